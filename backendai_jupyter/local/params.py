@@ -37,7 +37,10 @@ def reject_unknown(params: Mapping[str, Any], allowed: Iterable[str]) -> None:
     extra = {key: f"{key} is not allowed key" for key in params if key not in known}
     if extra:
         raise Problem(
-            400, "invalid-api-params", "Missing or invalid API parameters.", msg="Input validation error",
+            400,
+            "invalid-api-params",
+            "Missing or invalid API parameters.",
+            msg="Input validation error",
             data=extra,
         )
 

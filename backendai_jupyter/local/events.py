@@ -1,0 +1,161 @@
+"""Session lifecycle events: an in-process bus and the SSE routes ``/events/session`` (v4: ``/stream/kernel/_/events``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from .context import REQUEST_ACCESS_KEY, REQUEST_USER
+from .params import read_params, reject_unknown
+from .problems import Problem
+
+__all__ = ["BUS", "Event", "EventBus", "setup_routes"]
+
+#: seconds between ``: ping`` comments on an idle stream (protocol.md §6)
+PING_INTERVAL = 15.0
+#: how session events are named on the v4 stream (``kernel_*``); kernel-scope events pass through by name
+_V4_NAMES = {
+    "session_enqueued": "kernel_enqueued",
+    "session_started": "kernel_started",
+    "session_terminating": "kernel_terminating",
+    "session_terminated": "kernel_terminated",
+    "session_cancelled": "kernel_cancelled",
+    "session_success": "kernel_success",
+    "session_failure": "kernel_failure",
+    "kernel_preparing": "kernel_preparing",
+    "kernel_pulling": "kernel_pulling",
+    "kernel_creating": "kernel_creating",
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One lifecycle event as the manager publishes it; ``group`` is only used for filtering."""
+
+    name: str
+    data: dict[str, Any]
+    group: str = "default"
+    session_name: str = field(default="")
+
+
+class EventBus:
+    """Fan-out of events to every open stream (each has its own queue)."""
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue[Event | None]] = set()
+        self.ping_interval = PING_INTERVAL
+
+    def publish(self, event: Event) -> None:
+        """Deliver ``event`` to every subscriber."""
+        for queue in self._queues:
+            queue.put_nowait(event)
+
+    @contextlib.contextmanager
+    def subscribe(self) -> Iterator[asyncio.Queue[Event | None]]:
+        """A queue receiving every event published while the block runs (``None`` = the bus closed)."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self._queues.discard(queue)
+
+    def close(self) -> None:
+        """End every open stream (server shutdown: the stream ends without a final event)."""
+        for queue in self._queues:
+            queue.put_nowait(None)
+
+
+BUS = web.AppKey("backendai_event_bus", EventBus)
+
+
+async def _stream(request: web.Request, matches: Any, *, v4: bool) -> web.StreamResponse:
+    bus = request.app[BUS]
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    with bus.subscribe() as queue:
+        await response.prepare(request)
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), bus.ping_interval)
+            except asyncio.TimeoutError:
+                await response.write(b": ping\r\n\r\n")
+                continue
+            if event is None:
+                break
+            if not matches(event):
+                continue
+            name, data = event.name, event.data
+            if v4:
+                if name not in _V4_NAMES:
+                    continue
+                name = _V4_NAMES[name]
+                data = {
+                    "sessionId": data.get("sessionName"),
+                    "ownerAccessKey": data.get("ownerAccessKey"),
+                    "reason": data.get("reason"),
+                }
+            await response.write(f"event: {name}\r\ndata: {json.dumps(data)}\r\n\r\n".encode())
+    return response
+
+
+async def session_events(request: web.Request) -> web.StreamResponse:
+    """``GET /events/session``: lifecycle events of the caller's sessions, filtered as the manager does."""
+    from .registry import REGISTRY  # the registry publishes on the bus; import late to keep the modules apart
+
+    params = await read_params(request)
+    reject_unknown(
+        params, {"sessionId", "name", "sessionName", "ownerAccessKey", "group", "groupName", "scope"}
+    )
+    scope = str(params.get("scope", "*"))
+    if scope not in ("*", "session", "kernel"):
+        raise Problem.invalid_params(f"scope={scope!r}: use '*', 'session' or 'kernel'.")
+    name = str(params.get("sessionName", params.get("name", "*")))
+    group = str(params.get("groupName", params.get("group", "*")))
+    owner = str(params.get("ownerAccessKey") or request[REQUEST_ACCESS_KEY])
+    user = request[REQUEST_USER]
+    if owner != request[REQUEST_ACCESS_KEY] and user.role not in ("superadmin", "admin"):
+        raise Problem(
+            403, "generic-forbidden", "Forbidden operation.", msg="You may only watch your own sessions."
+        )
+    session_id = params.get("sessionId")
+    if session_id is None and name != "*":
+        session_id = request.app[REGISTRY].find(owner, name, allow_stale=True).record.id
+
+    def matches(event: Event) -> bool:
+        kind = event.name.partition("_")[0]
+        if scope != "*" and kind != scope:
+            return False
+        if session_id is not None:
+            return str(event.data.get("sessionId")) == str(session_id)
+        if event.data.get("ownerAccessKey") != owner:
+            return False
+        return group == "*" or event.group == group
+
+    return await _stream(request, matches, v4=False)
+
+
+async def kernel_events_v4(request: web.Request) -> web.StreamResponse:
+    """``GET /stream/kernel/_/events?sessionId=<name>``: the v4 stream, events named ``kernel_*``."""
+    params = await read_params(request)
+    reject_unknown(params, {"sessionId", "ownerAccessKey"})
+    name = params.get("sessionId")
+    if not name:
+        raise Problem.invalid_params("sessionId is required (the session name).")
+    owner = str(params.get("ownerAccessKey") or request[REQUEST_ACCESS_KEY])
+
+    def matches(event: Event) -> bool:
+        return event.data.get("sessionName") == name and event.data.get("ownerAccessKey") == owner
+
+    return await _stream(request, matches, v4=True)
+
+
+def setup_routes(app: web.Application) -> None:
+    """Add the event streams to ``app``."""
+    app.router.add_get("/events/session", session_events)
+    app.router.add_get("/stream/kernel/_/events", kernel_events_v4)

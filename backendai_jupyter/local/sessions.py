@@ -1,0 +1,284 @@
+"""The ``/session`` routes (and the v4 ``/kernel`` aliases): create, info, destroy, restart, interrupt, complete..."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from ..wire import SESSION_NAME_PATTERN
+from .config import LocalConfig
+from .context import CONTEXT, REQUEST_ACCESS_KEY
+from .createparams import parse_create
+from .params import read_params, reject_unknown, to_bool
+from .problems import Problem
+from .registry import REGISTRY, Registry, Session
+
+__all__ = ["CONFIG", "setup_routes"]
+
+CONFIG = web.AppKey("backendai_local_config", LocalConfig)
+
+
+def _registry(request: web.Request) -> Registry:
+    return request.app[REGISTRY]
+
+
+def _owner(request: web.Request, params: dict[str, Any] | None = None) -> str:
+    """The requester's access key, or ``owner_access_key`` where the manager honours it (admins)."""
+    if params and params.get("owner_access_key"):
+        return str(params["owner_access_key"])
+    return str(request[REQUEST_ACCESS_KEY])
+
+
+def _find(request: web.Request, *, owner: str | None = None, allow_stale: bool = False) -> Session:
+    name = request.match_info["session_name"]
+    return _registry(request).find(owner or request[REQUEST_ACCESS_KEY], name, allow_stale=allow_stale)
+
+
+def _is_v4(request: web.Request) -> bool:
+    return request.path.removeprefix("/func").startswith("/kernel")
+
+
+def _uses_legacy_config(request: web.Request) -> bool:
+    version = request.headers.get("X-BackendAI-Version") or request.headers.get("X-Sorna-Version") or ""
+    match = re.match(r"^v(\d+)\.", version)
+    return bool(match) and int(match.group(1)) < 6
+
+
+async def create(request: web.Request) -> web.Response:
+    """``POST /session``: get-or-create (protocol.md §4.1)."""
+    registry = _registry(request)
+    params = await read_params(request)
+    if _uses_legacy_config(request) and isinstance(params.get("config"), dict):
+        # v4/v5 clients put clusterSize inside config
+        params = {**params, "config": dict(params["config"])}
+        params.setdefault("clusterSize", params["config"].pop("clusterSize", None))
+    parsed = parse_create(
+        request.app[CONTEXT], request.app[CONFIG].images, params, requester=request[REQUEST_ACCESS_KEY]
+    )
+    owner = parsed.owner or request[REQUEST_ACCESS_KEY]
+    existing = registry.active_named(owner, parsed.spec.name)
+    if existing is not None:
+        if parsed.reuse and existing.record.spec.image == parsed.spec.image:
+            return web.json_response(_created_body(request, existing, created=False), status=201)
+        raise Problem(
+            400,
+            "session-already-exists",
+            "The session already exists but you requested not to reuse existing one.",
+            data={"existingSessionId": existing.record.id},
+        )
+    session = await registry.create(owner, parsed.spec)
+    status = session.record.status
+    if not parsed.enqueue_only:
+        try:
+            await asyncio.wait_for(session.settled.wait(), parsed.max_wait or None)
+            status = session.record.status
+        except asyncio.TimeoutError:
+            status = "TIMEOUT"
+    body = _created_body(request, session, created=True)
+    body["status"] = status
+    return web.json_response(body, status=201)
+
+
+def _created_body(request: web.Request, session: Session, *, created: bool) -> dict[str, Any]:
+    record = session.record
+    if _is_v4(request):
+        return {"kernelId": record.name, "status": record.status, "servicePorts": [], "created": created}
+    body: dict[str, Any] = {"sessionId": record.id, "sessionName": record.name, "status": record.status}
+    # a reused session answers with the raw snake_case rows, a new one with servicePorts (protocol.md §4.1)
+    body["servicePorts" if created else "service_ports"] = []
+    body["created"] = created
+    return body
+
+
+def _slots(values: dict[str, str]) -> str:
+    # the manager sends these as Python str() of a ResourceSlot, not JSON (protocol.md §4.2)
+    return str({k: Decimal(v) if v.replace(".", "", 1).isdigit() else v for k, v in values.items()})
+
+
+async def info(request: web.Request) -> web.Response:
+    """``GET /session/{id}``: the 23.09 info fields, str()-repr quirks included."""
+    session = _find(request)
+    record, spec = session.record, session.record.spec
+    created = datetime.fromisoformat(record.created_at)
+    age_ms = int((datetime.now(created.tzinfo) - created).total_seconds() * 1000)
+    slots = _slots(spec.resources)
+    body = {
+        "domainName": spec.domain,
+        "groupId": spec.group,
+        "userId": request.app[CONTEXT].users[record.owner].uuid
+        if record.owner in request.app[CONTEXT].users
+        else "",
+        "lang": spec.image,
+        "image": spec.image,
+        "architecture": spec.architecture,
+        "registry": spec.image.rpartition("/")[0] if "/" in spec.image else "local",
+        "tag": spec.tag,
+        "containerId": record.kernel_id,
+        "occupiedSlots": slots,
+        "occupyingSlots": slots,
+        "requestedSlots": slots,
+        "occupiedShares": str({}),
+        "environ": str(spec.environ),
+        "resourceOpts": str(spec.resource_opts),
+        "status": record.status,
+        "statusInfo": record.status_info,
+        "statusData": record.status_data,
+        "age": age_ms,
+        "creationTime": record.created_at,
+        "terminationTime": record.terminated_at,
+        "numQueriesExecuted": record.num_queries,
+        "lastStat": {},
+        "idleChecks": {},
+    }
+    return web.json_response(body)
+
+
+async def destroy(request: web.Request) -> web.Response:
+    """``DELETE /session/{id}?forced=&recursive=&owner_access_key=``: 200 ``{"stats": ...}``."""
+    params = await read_params(request)
+    reject_unknown(params, {"forced", "recursive", "owner_access_key"})
+    session = _find(request, owner=_owner(request, params))
+    registry = _registry(request)
+    forced = to_bool(params.get("forced", False))
+    if to_bool(params.get("recursive", False)):
+        dependents = [
+            s
+            for s in registry.sessions.values()
+            if s.active
+            and session.record.id in s.record.spec.dependencies
+            or s.active
+            and session.record.name in s.record.spec.dependencies
+            and s.record.owner == session.record.owner
+        ]
+        stats = [await registry.destroy(s, forced=forced) for s in [*dependents, session]]
+        return web.json_response(stats)
+    return web.json_response({"stats": await registry.destroy(session, forced=forced)})
+
+
+async def restart(request: web.Request) -> web.Response:
+    """``PATCH /session/{id}``: state reset, files kept; 204."""
+    params = await read_params(request)
+    reject_unknown(params, {"owner_access_key"})
+    session = _find(request, owner=_owner(request, params))
+    await _registry(request).restart(session)
+    return web.Response(status=204)
+
+
+async def interrupt(request: web.Request) -> web.Response:
+    """``POST /session/{id}/interrupt``: SIGINT to the running code; 204 (best effort)."""
+    session = _find(request)
+    await session.executor.interrupt()
+    return web.Response(status=204)
+
+
+async def complete(request: web.Request) -> web.Response:
+    """``POST /session/{id}/complete``: real completions from the session's kernel."""
+    session = _find(request)
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise Problem.invalid_params(f"A JSON body {{code, options}} is required ({exc}).") from exc
+    if not isinstance(body, dict):
+        raise Problem.invalid_params("The body must be a JSON object {code, options}.")
+    code = body.get("code") or ""
+    options = body.get("options") or {}
+    if not isinstance(code, str) or not isinstance(options, dict):
+        raise Problem.invalid_params("code must be a string and options an object {row, col, line, post}.")
+    runtime = await session.wait_running(session.config.kernel_start_timeout)
+    post = options.get("post") or ""
+    try:
+        matches = await runtime.complete(code + str(post), len(code))
+    except asyncio.TimeoutError:
+        matches = []
+    return web.json_response({"result": {"status": "finished", "completions": matches}})
+
+
+async def rename(request: web.Request) -> web.Response:
+    """``POST /session/{id}/rename?name=<new>`` (query or JSON; aliases session_name, clientSessionToken)."""
+    params = await read_params(request)
+    reject_unknown(params, {"name", "session_name", "clientSessionToken"})
+    new_name = params.get("name") or params.get("session_name") or params.get("clientSessionToken")
+    if not isinstance(new_name, str) or not re.match(SESSION_NAME_PATTERN, new_name, re.ASCII):
+        raise Problem.invalid_params(f"name={new_name!r}: use 4-64 ASCII letters, digits, '_', '.' or '-'.")
+    session = _find(request, allow_stale=True)
+    if session.record.status != "RUNNING":
+        raise Problem.invalid_params(
+            f"Only running sessions can be renamed ({session.record.name} is {session.record.status})."
+        )
+    other = _registry(request).active_named(session.record.owner, new_name)
+    if other is not None and other is not session:
+        raise Problem(
+            400,
+            "session-already-exists",
+            "The session already exists.",
+            data={"existingSessionId": other.record.id},
+        )
+    session.record.spec.name = new_name
+    _registry(request).save()
+    return web.Response(status=204)
+
+
+async def logs(request: web.Request) -> web.Response:
+    """``GET /session/{id}/logs``: the session's kernel output (also after it ended)."""
+    params = await read_params(request)
+    reject_unknown(params, {"owner_access_key"})
+    session = _find(request, owner=_owner(request, params), allow_stale=True)
+    text = session.log_path.read_text(errors="replace") if session.log_path.exists() else ""
+    return web.json_response({"result": {"logs": text}})
+
+
+async def task_logs(request: web.Request) -> web.StreamResponse:
+    """``GET /session/_/logs?taskId=<uuid>``: a batch task's log as text/plain."""
+    params = await read_params(request)
+    reject_unknown(params, {"taskId", "task_id", "session_name", "sessionName"})
+    key = (
+        params.get("taskId")
+        or params.get("task_id")
+        or params.get("session_name")
+        or params.get("sessionName")
+    )
+    if not key:
+        raise Problem.invalid_params("taskId is required (the batch session's ID).")
+    session = _registry(request).find(request[REQUEST_ACCESS_KEY], str(key), allow_stale=True)
+    text = session.log_path.read_text(errors="replace") if session.log_path.exists() else ""
+    return web.Response(text=text, content_type="text/plain")
+
+
+async def match(request: web.Request) -> web.Response:
+    """``GET /session/_/match?id=<prefix>``: active sessions whose ID or name starts with the prefix."""
+    params = await read_params(request)
+    reject_unknown(params, {"id"})
+    prefix = str(params.get("id") or "")
+    if not prefix:
+        raise Problem.invalid_params("id is required (a session ID or name prefix).")
+    owner = request[REQUEST_ACCESS_KEY]
+    found = [
+        {"id": s.record.id, "name": s.record.name, "status": s.record.status}
+        for s in _registry(request).sessions.values()
+        if s.active
+        and s.record.owner == owner
+        and (s.record.id.startswith(prefix) or s.record.name.startswith(prefix))
+    ]
+    return web.json_response({"matches": found})
+
+
+def setup_routes(app: web.Application) -> None:
+    """Add the session routes (v5+ ``/session`` and v4 ``/kernel``) to ``app``."""
+    router = app.router
+    router.add_get("/session/_/match", match)
+    router.add_get("/session/_/logs", task_logs)
+    for prefix in ("/session", "/kernel"):
+        router.add_post(prefix, create)
+        router.add_post(prefix + ("/_/create" if prefix == "/session" else "/create"), create)
+        router.add_get(prefix + "/{session_name}", info)
+        router.add_delete(prefix + "/{session_name}", destroy)
+        router.add_patch(prefix + "/{session_name}", restart)
+        router.add_post(prefix + "/{session_name}/interrupt", interrupt)
+        router.add_post(prefix + "/{session_name}/complete", complete)
+        router.add_post(prefix + "/{session_name}/rename", rename)
+        router.add_get(prefix + "/{session_name}/logs", logs)
