@@ -6,27 +6,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..display.console import ExecutionRenderer
 from ..sdk.errors import BackendAPIError, BackendClientError, BackendError, NotFoundError
 from ..sdk.resources.execution import ExecutionStream
 from ..sdk.types import ExecutionResult
+from .outcome import CellOutcome, SessionGone
 
 if TYPE_CHECKING:
     from ..display.console import ConsoleRenderer
     from ..display.messages import IopubMessage
     from ..sdk.client import AsyncClient
 
-__all__ = [
-    "AskInput",
-    "CellOutcome",
-    "CellRun",
-    "Publish",
-    "SessionGone",
-    "Transport",
-]
+__all__ = ["AskInput", "CellRun", "Publish", "Transport"]
 
 log = logging.getLogger(__name__)
 
@@ -38,29 +31,6 @@ Transport = Literal["auto", "websocket", "rest"]
 
 #: After an interrupt, how long the remote run may take to end on its own before we stop waiting for it.
 INTERRUPT_GRACE = 5.0
-
-
-class SessionGone(BackendError):
-    """The session vanished under the kernel (terminated, idle timeout, destroyed elsewhere)."""
-
-
-@dataclass
-class CellOutcome:
-    """The reply fields of one cell: ``status`` ok or error (with ename/evalue/traceback)."""
-
-    status: Literal["ok", "error"] = "ok"
-    ename: str = ""
-    evalue: str = ""
-    traceback: list[str] = field(default_factory=list)
-
-    @classmethod
-    def failure(cls, ename: str, evalue: str, traceback: list[str] | None = None) -> CellOutcome:
-        """An error outcome; the traceback defaults to the one line ``ename: evalue``."""
-        return cls("error", ename, evalue, traceback if traceback is not None else [f"{ename}: {evalue}"])
-
-    def content(self) -> dict[str, Any]:
-        """The ``error`` message content (ename, evalue, traceback)."""
-        return {"ename": self.ename, "evalue": self.evalue, "traceback": list(self.traceback)}
 
 
 class CellRun:

@@ -11,7 +11,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import zmq
 from ipykernel.kernelbase import Kernel
@@ -20,25 +20,16 @@ from IPython.core.inputtransformer2 import TransformerManager
 from jupyter_core.paths import jupyter_runtime_dir
 
 from .. import __version__
-from ..display.console import ConsoleRenderer
 from ..display.status import StatusLine, status_text
-from ..sdk.client import AsyncClient
-from ..sdk.config import APIConfig
-from ..sdk.errors import (
-    AuthenticationError,
-    BackendAPIError,
-    BackendClientError,
-    BackendConnectionError,
-    BackendError,
-    BackendTimeoutError,
-    NotFoundError,
-    PermissionDeniedError,
-    QuotaExceededError,
-)
 from .config import BackendKernelConfig
-from .execution import CellOutcome, CellRun, SessionGone
 from .localshell import LocalShell, split_cell
-from .session import RemoteSession, SessionFailed, SessionSettings, session_name_for
+from .outcome import CellOutcome, SessionFailed, SessionGone
+from .session import RemoteSession, SessionSettings, session_name_for
+
+if TYPE_CHECKING:
+    # the SDK (aiohttp) loads on the first remote cell, so that kernel_info answers at once
+    from ..sdk.client import AsyncClient
+    from ..sdk.errors import BackendError
 
 __all__ = ["BackendKernel", "language_info_for"]
 
@@ -111,27 +102,35 @@ class BackendKernel(Kernel, BackendKernelConfig):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
         _log_to_process_stderr()
-        self.language_info = language_info_for(self.image)
-        self._python = self.language_info["name"] == "python"
         self._transformer = TransformerManager()  # type: ignore[no-untyped-call]
         connection_file = self._connection_file()
-        state_dir = Path(self.state_dir) if self.state_dir else self._default_state_dir(connection_file)
-        settings = SessionSettings(
-            image=self.image,
-            resources=dict(self.resources),
-            mounts=list(self.mounts),
-            environ=dict(self.environ),
-            name=self.session_name or session_name_for(connection_file),
-            attach=self.attach,
-            startup_timeout=self.startup_timeout,
-        )
+        #: a malformed setting: the kernel still starts, and every cell says what to fix
+        self._config_error = ""
+        try:
+            settings = SessionSettings(
+                image=self.image,
+                resources=dict(self.resources),
+                mounts=list(self.mounts),
+                environ=dict(self.environ),
+                name=self.session_name or session_name_for(connection_file),
+                attach=self.attach,
+                startup_timeout=self.startup_timeout,
+            )
+            transport = self.transport
+            state_dir = Path(self.state_dir) if self.state_dir else self._default_state_dir(connection_file)
+        except Exception as exc:
+            self._config_error = _one_line(exc)
+            settings = SessionSettings("python", {}, [], {}, name=session_name_for(connection_file))
+            transport, state_dir = "auto", self._default_state_dir(connection_file)
+        self.language_info = language_info_for(settings.image)
+        self._python = self.language_info["name"] == "python"
         self.remote = RemoteSession(settings, state_dir=state_dir, client=self._get_client)
         self._client: AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._shell_loop: asyncio.AbstractEventLoop | None = None
-        self._console: ConsoleRenderer | None = None
+        self._console: Any = None  # display.console.ConsoleRenderer, one per remote session
         self._cancel: Callable[[], object] | None = None
-        self._transport_in_use = self.transport
+        self._transport_in_use = transport
         self._local: LocalShell | None = None
         self._gone_reason = ""
 
@@ -152,6 +151,9 @@ class BackendKernel(Kernel, BackendKernelConfig):
         loop = asyncio.get_running_loop()
         if self._client is not None and self._client_loop is loop:
             return self._client
+        from ..sdk.client import AsyncClient
+        from ..sdk.config import APIConfig
+
         config = APIConfig(
             endpoint=self.endpoint or None, domain=self.domain or None, group=self.group or None
         )
@@ -190,6 +192,12 @@ class BackendKernel(Kernel, BackendKernelConfig):
         """Run a cell: local magics here, everything else in the remote session; always replies."""
         self._allow_stdin = allow_stdin
         self._shell_loop = asyncio.get_running_loop()
+        if self._config_error and code.strip():
+            return self._error_reply(
+                self._fail(
+                    CellOutcome.failure("ConfigError", f"{self._config_error}; fix it and restart"), silent
+                )
+            )
         try:
             for segment in split_cell(code):
                 if segment.local:
@@ -222,6 +230,10 @@ class BackendKernel(Kernel, BackendKernelConfig):
     async def _run_remote(self, code: str, *, silent: bool, store_history: bool) -> CellOutcome:
         if not code.strip():
             return CellOutcome()
+        from ..display.console import ConsoleRenderer
+        from ..sdk.errors import BackendAPIError, BackendClientError, BackendConnectionError, NotFoundError
+        from .execution import CellRun
+
         if (silent or not store_history) and self.remote.ref is None:
             return CellOutcome()  # a frontend probe (VS Code sends these): never start a session for it
         try:
@@ -279,6 +291,8 @@ class BackendKernel(Kernel, BackendKernelConfig):
             self._cancel = None
 
     async def _session_vanished(self) -> bool:
+        from ..sdk.errors import BackendError, NotFoundError
+
         ref = self.remote.ref
         if ref is None:
             return False
@@ -293,6 +307,11 @@ class BackendKernel(Kernel, BackendKernelConfig):
 
     async def _gone(self) -> CellOutcome:
         name = self.remote.name
+        if not self._gone_reason:
+            with contextlib.suppress(
+                Exception
+            ):  # only to name the reason (e.g. idle-timeout) if the server knows it
+                await asyncio.wait_for(self._session_vanished(), 2.0)
         reason = self._gone_reason
         self._gone_reason = ""
         self.remote.forget()
@@ -411,6 +430,8 @@ class BackendKernel(Kernel, BackendKernelConfig):
         ref = self.remote.ref
         if ref is None or not code.strip():
             return reply
+        from ..sdk.errors import BackendError
+
         before = code[:cursor]
         row = before.count("\n")
         line_start = before.rfind("\n") + 1
@@ -425,7 +446,7 @@ class BackendKernel(Kernel, BackendKernelConfig):
                     row=row,
                     col=cursor - line_start,
                     line=line,
-                    post=code[cursor : cursor + len(line)],
+                    post=code[cursor : line_end if line_end >= 0 else len(code)],
                 ),
                 _COMPLETE_TIMEOUT,
             )
@@ -466,6 +487,8 @@ def _token_before(before: str, matches: list[str]) -> str:
 
 def _with_next_step(exc: BackendError) -> str:
     """One line: the cause, then what to do (client errors already name their fix)."""
+    from ..sdk.errors import BackendClientError
+
     if isinstance(exc, BackendClientError):
         return f"{_one_line(exc)}; then run the cell again"
     return f"{_one_line(exc)}; {_next_step(exc)}"
@@ -473,6 +496,15 @@ def _with_next_step(exc: BackendError) -> str:
 
 def _next_step(exc: BackendError) -> str:
     """What the user can do about an API or client failure."""
+    from ..sdk.errors import (
+        AuthenticationError,
+        BackendConnectionError,
+        BackendTimeoutError,
+        NotFoundError,
+        PermissionDeniedError,
+        QuotaExceededError,
+    )
+
     if isinstance(exc, AuthenticationError):
         return "check BACKEND_ACCESS_KEY / BACKEND_SECRET_KEY (see: backendai-jupyter config)"
     if isinstance(exc, PermissionDeniedError):

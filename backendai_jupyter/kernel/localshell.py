@@ -108,7 +108,7 @@ class LocalShell:
         """Run ``code``; return the error content if it failed, else None."""
         self._errors.clear()
         try:
-            transformed, failure = self.shell.transform_cell(code), None
+            transformed, failure = self.shell.transform_cell(code), None  # type: ignore[no-untyped-call]
         except Exception:
             transformed, failure = code, sys.exc_info()
         result = await self.shell.run_cell_async(

@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..sdk.errors import BackendAPIError, BackendError, NotFoundError
+from .outcome import SessionFailed
 
 if TYPE_CHECKING:
     from ..sdk.client import AsyncClient
+    from ..sdk.errors import BackendAPIError
 
 __all__ = [
     "READY_STATUSES",
@@ -41,10 +42,6 @@ _POLL_FIRST, _POLL_MAX = 0.1, 1.0
 
 #: Called with (status, elapsed seconds, final) while a new session starts.
 StatusCallback = Callable[[str, float, bool], None]
-
-
-class SessionFailed(BackendError):
-    """The session could not be created, started or found; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +157,8 @@ class RemoteSession:
             return self._record.id
 
     async def _attach(self) -> OwnershipRecord:
+        from ..sdk.errors import NotFoundError
+
         client = await self._client()
         try:
             info = await client.sessions.info(self.settings.attach)
@@ -179,6 +178,8 @@ class RemoteSession:
         return record
 
     async def _create(self, on_status: StatusCallback | None) -> OwnershipRecord:
+        from ..sdk.errors import BackendAPIError
+
         client = await self._client()
         previous = self._state.load()
         started = self._clock()
@@ -212,6 +213,8 @@ class RemoteSession:
     async def _wait_running(
         self, record: OwnershipRecord, status: str, started: float, on_status: StatusCallback | None
     ) -> None:
+        from ..sdk.errors import NotFoundError
+
         client = await self._client()
         delay = _POLL_FIRST
         while status not in READY_STATUSES:
@@ -247,6 +250,8 @@ class RemoteSession:
         record = self.known()
         if record is None or not record.owned:
             return
+        from ..sdk.errors import NotFoundError
+
         client = await self._client()
         try:
             await client.sessions.restart(record.id)
@@ -259,6 +264,8 @@ class RemoteSession:
         if record is None:
             return
         if record.owned:
+            from ..sdk.errors import NotFoundError
+
             client = await self._client()
             with contextlib.suppress(NotFoundError):
                 await client.sessions.destroy(record.id, forced=True)

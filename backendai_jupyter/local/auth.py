@@ -1,8 +1,9 @@
 """The manager's request pipeline: problem+json errors, version header check, HMAC keypair auth, rate limits.
 
-Signature verification follows protocol.md §2.1: the signing key is ``HMAC(HMAC(secret, yyyymmdd), host)`` and the
-string to sign is method, raw path with query, raw date, ``host:``, ``content-type:``, ``x-backendai-version:`` and
-the hash of the empty body, joined by newlines. Dates must lie strictly within 15 minutes of the server clock.
+Signature verification follows protocol.md §2.1: the signing key is ``HMAC(HMAC(secret, yyyymmdd), host)`` and
+the string to sign is method, raw path with query, raw date, ``host:``, ``content-type:``, ``x-backendai-
+version:`` and the hash of the empty body, joined by newlines. Dates must lie strictly within 15 minutes of
+the server clock.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from dateutil import parser as dateparser
 
 from ..wire import API_VERSIONS
@@ -207,10 +209,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return problem_response(Problem(500, "internal-server-error", "Internal server error."))
 
 
-def make_auth_middleware(
-    web_session_user: Callable[[web.Request], User | None],
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """The auth middleware; ``web_session_user`` finds the cookie user of ``/func/`` requests (session mode)."""
+def make_auth_middleware(web_session_user: Callable[[web.Request], User | None]) -> Middleware:
+    """The auth middleware; ``web_session_user`` finds the cookie user of ``/func/`` requests."""
 
     @web.middleware
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -219,8 +219,8 @@ def parse_create(
         raise Problem.invalid_params("name is required: 4-64 letters, digits, '.', '-' or '_'.")
     if not re.match(SESSION_NAME_PATTERN, name, re.ASCII) or name == "from-template":
         raise Problem.invalid_params(
-            f"name={name!r}: use 4-64 ASCII letters, digits, '_', '.' or '-', starting and ending with a letter "
-            "or digit."
+            f"name={name!r}: use 4-64 ASCII letters, digits, '_', '.' or '-', starting and ending with "
+            "a letter or digit."
         )
     session_type = (_opt_str(values, "type") or "interactive").lower()
     if session_type not in SESSION_TYPES:

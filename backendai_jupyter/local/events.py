@@ -1,4 +1,4 @@
-"""Session lifecycle events: an in-process bus and the SSE routes ``/events/session`` (v4: ``/stream/kernel/_/events``)."""
+"""Session lifecycle events: an in-process bus and the SSE routes ``/events/session`` and v4's stream."""
 
 from __future__ import annotations
 

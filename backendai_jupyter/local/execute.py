@@ -1,11 +1,11 @@
 """Code execution: run IDs and their state machine, REST ``POST /session/{id}`` and the execute WebSocket.
 
-Exit codes: in query mode a run finishes with ``exitCode`` 0 whatever the code did, exactly as the 23.09 runner
-reports it (exceptions and ``sys.exit(n)`` arrive only as stderr text); 130 when the kernel died under the run.
-In batch mode each step reports its process's exit status, and ``exec`` is skipped with 127 after a failed build or
-when ``*`` finds no ``main.py``. Responses are cut every ``wire.REST_FLUSH_SECONDS`` (REST, ``continued``) or
-``wire.WS_FLUSH_SECONDS`` (WebSocket); neighbouring stdout (stderr) records are merged; ``options`` is null except on
-``waiting-input``; ``files`` is always ``[]``.
+Exit codes: in query mode a run finishes with ``exitCode`` 0 whatever the code did, exactly as the 23.09
+runner reports it (exceptions and ``sys.exit(n)`` arrive only as stderr text); 130 when the kernel died under
+the run. In batch mode each step reports its process's exit status, and ``exec`` is skipped with 127 after a
+failed build or when ``*`` finds no ``main.py``. Responses are cut every ``wire.REST_FLUSH_SECONDS`` (REST,
+``continued``) or ``wire.WS_FLUSH_SECONDS`` (WebSocket); neighbouring stdout (stderr) records are merged;
+``options`` is null except on ``waiting-input``; ``files`` is always ``[]``.
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ class Executor:
             self._batch_proc = None
 
     async def run_startup_command(self, command: str) -> int:
-        """Run a batch session's ``startupCommand``; output goes to the session log; returns its exit status."""
+        """Run a batch session's ``startupCommand`` (output to the session log); returns its exit status."""
         runtime = self.session.runtime
         env = self._batch_env(runtime.kernel_env() if runtime else dict(os.environ), sys.executable)
         log_path = self.session.log_path
@@ -318,7 +318,7 @@ class Executor:
         self.runs.clear()
 
 
-# ---- HTTP handlers ------------------------------------------------------------------------------------------------
+# ---- HTTP handlers -----------------------------------------------------------------------------------------
 
 
 def _registry(request: web.Request) -> Registry:

@@ -1,8 +1,8 @@
 """``POST /admin/gql`` (and the legacy ``/admin/graphql``) answered by graphql-core.
 
 The schema covers what the official CLI 23.9.10 asks for in ``ps``, ``session info``, ``vfolder list``,
-``image list``, ``keypair info``, ``admin user info`` and ``admin agent list``. ``filter`` understands
-``field == "v"``, ``!=``, ``like``/``ilike`` (``%`` wildcards) and ``in [...]`` joined by ``&``; ``order`` is
+``image list``, ``keypair info``, ``admin user info`` and ``admin agent list``. ``filter`` understands ``field
+== "v"``, ``!=``, ``like``/``ilike`` (``%`` wildcards) and ``in [...]`` joined by ``&``; ``order`` is
 ``field``, ``+field`` or ``-field``. Secret keys are never returned: ``secret_key`` is masked.
 """
 
@@ -44,7 +44,8 @@ type ComputeSession {
   session_type: String  image: String  architecture: String  registry: String  cluster_template: String
   cluster_mode: String  cluster_size: Int  domain_name: String  group_name: String  group_id: UUID
   agent_ids: [String]  user_email: String  user_id: UUID  access_key: String  created_user_email: String
-  created_user_id: UUID  status: String  status_info: String  status_data: JSONString  status_history: JSONString
+  created_user_id: UUID  status: String  status_info: String  status_data: JSONString
+  status_history: JSONString
   status_changed: DateTime  created_at: DateTime  terminated_at: DateTime  starts_at: DateTime
   scheduled_at: DateTime  startup_command: String  result: String  commit_status: String
   abusing_reports: [JSONString]  idle_checks: JSONString  resource_opts: JSONString  scaling_group: String
@@ -146,13 +147,16 @@ def _build() -> Any:
     ):
         scalar = schema.type_map[name]
         if isinstance(scalar, GraphQLScalarType):
-            scalar.serialize = serialize  # type: ignore[method-assign]
+            # graphql-core 3.3 reads coerce_output_value, 3.2 serialize
+            for attr in ("coerce_output_value", "serialize"):
+                if hasattr(scalar, attr):
+                    setattr(scalar, attr, serialize)
     return schema
 
 
 SCHEMA = _build()
 
-# ---- filters -------------------------------------------------------------------------------------------------------
+# ---- filters -----------------------------------------------------------------------------------------------
 
 _CLAUSE = re.compile(r"^\s*(\w+)\s*(==|!=|ilike|like|in)\s*(.+?)\s*$")
 
@@ -204,7 +208,7 @@ def _page(items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
     return {"items": items[offset : offset + limit], "total_count": len(items)}
 
 
-# ---- object views ----------------------------------------------------------------------------------------------------
+# ---- object views ------------------------------------------------------------------------------------------
 
 
 def _slots(values: dict[str, str]) -> dict[str, str]:
@@ -409,7 +413,7 @@ def _agent_view(registry: Any) -> dict[str, Any]:
     }
 
 
-# ---- root resolvers ------------------------------------------------------------------------------------------------
+# ---- root resolvers ----------------------------------------------------------------------------------------
 
 
 def _root(request: web.Request) -> dict[str, Any]:
@@ -509,7 +513,7 @@ async def _run(request: web.Request) -> tuple[Any, list[dict[str, Any]]]:
         variable_values=variables,
         operation_name=body.get("operation_name") or body.get("operationName"),
     )
-    errors = [e.formatted for e in result.errors or []]
+    errors: list[dict[str, Any]] = [dict(e.formatted) for e in result.errors or []]
     return result.data, errors
 
 

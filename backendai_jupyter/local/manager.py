@@ -1,4 +1,4 @@
-"""Manager-level routes: the version probe ``GET /``, ``/manager/status``, ``/manager/announcement``, ``/auth/*``."""
+"""Manager-level routes: the version probe ``GET /``, ``/manager/*`` and ``/auth/*``."""
 
 from __future__ import annotations
 

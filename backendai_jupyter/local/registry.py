@@ -1,9 +1,10 @@
 """Compute sessions of the local endpoint: records, statuses and events, scheduling, reuse, idle timeout.
 
-A session moves PENDING > SCHEDULED > PREPARING > RUNNING (> RESTARTING > RUNNING) > TERMINATING > TERMINATED, or
-PENDING > CANCELLED, publishing the 23.09 events on the way. Sessions beyond ``max_concurrent_sessions`` per access key
-stay PENDING (no error, as on a real manager). Records are persisted in ``<data_dir>/sessions.json``; kernels are
-not, so sessions still active when the server stopped are marked TERMINATED when it starts again.
+A session moves PENDING > SCHEDULED > PREPARING > RUNNING (> RESTARTING > RUNNING) > TERMINATING > TERMINATED,
+or PENDING > CANCELLED, publishing the 23.09 events on the way. Sessions beyond ``max_concurrent_sessions``
+per access key stay PENDING (no error, as on a real manager). Records are persisted in
+``<data_dir>/sessions.json``; kernels are not, so sessions still active when the server stopped are marked
+TERMINATED when it starts again.
 """
 
 from __future__ import annotations
@@ -128,6 +129,9 @@ class Session:
         self.runtime: KernelRuntime | None = None
         self.executor = Executor(self)
         self.settled = asyncio.Event()
+        #: cleared while the kernel restarts, so that new runs wait for the fresh kernel
+        self.not_restarting = asyncio.Event()
+        self.not_restarting.set()
         self.last_activity = time.monotonic()
         self.start_task: asyncio.Task[None] | None = None
 
@@ -149,10 +153,10 @@ class Session:
                 503,
                 "service-unavailable",
                 "Service unavailable.",
-                msg=f"Session {self.record.name} did not start within {timeout:g} s (status {self.record.status}).",
+                msg=f"Session {self.record.name} did not start within {timeout:g} s "
+                f"(status {self.record.status}).",
             ) from None
-        while self.record.status == "RESTARTING":
-            await asyncio.sleep(0.05)
+        await self.not_restarting.wait()
         if self.runtime is None or self.record.status not in ("RUNNING", "RUNNING_DEGRADED"):
             raise Problem.not_found(
                 "No such session.", msg=f"Session {self.record.name} is {self.record.status}."
@@ -171,7 +175,7 @@ class Registry:
         self._idle_task: asyncio.Task[None] | None = None
         self._load()
 
-    # ---- persistence ------------------------------------------------------------------------------------------
+    # ---- persistence ---------------------------------------------------------------------------------------
 
     @property
     def _state_file(self) -> Path:
@@ -199,7 +203,7 @@ class Registry:
     def _session_dir(self, session_id: str) -> Path:
         return self.ctx.data_dir / "sessions" / session_id
 
-    # ---- lookup -------------------------------------------------------------------------------------------------
+    # ---- lookup --------------------------------------------------------------------------------------------
 
     def find(self, owner: str, name_or_id: str, *, allow_stale: bool = False) -> Session:
         """The caller's session by UUID (tried first) or name; 404 / too-many-sessions-matched otherwise."""
@@ -254,7 +258,7 @@ class Registry:
             None,
         )
 
-    # ---- events and statuses ------------------------------------------------------------------------------------
+    # ---- events and statuses -------------------------------------------------------------------------------
 
     def _publish(
         self, session: Session, name: str, *, reason: str | None = None, exit_code: int | None = None
@@ -282,7 +286,7 @@ class Registry:
             session.settled.set()
         self.save()
 
-    # ---- create -----------------------------------------------------------------------------------------------
+    # ---- create --------------------------------------------------------------------------------------------
 
     async def create(self, owner: str, spec: SessionSpec) -> Session:
         """Enqueue a new session (PENDING) and schedule it; the caller decides how long to wait."""
@@ -291,7 +295,8 @@ class Registry:
         self.sessions[record.id] = session
         self.save()
         self._publish(session, "session_enqueued")
-        self.schedule()
+        # scheduling happens after the reply, as on the manager: an enqueue-only create answers PENDING
+        asyncio.get_running_loop().call_soon(self.schedule)
         return session
 
     def _running_count(self, owner: str) -> int:
@@ -391,7 +396,7 @@ class Registry:
         )
         await self.terminate(session, reason="task-done" if success else "task-failed", exit_code=exit_code)
 
-    # ---- destroy, restart ----------------------------------------------------------------------------------------
+    # ---- destroy, restart ----------------------------------------------------------------------------------
 
     async def terminate(
         self, session: Session, *, reason: str, exit_code: int | None = None
@@ -443,9 +448,11 @@ class Registry:
                 400,
                 "invalid-api-params",
                 "Missing or invalid API parameters.",
-                msg=f"Session {session.record.name} is {session.record.status}; only running sessions restart.",
+                msg=f"Session {session.record.name} is {session.record.status}; "
+                "only running sessions restart.",
             )
         self._set_status(session, "RESTARTING")
+        session.not_restarting.clear()
         await session.executor.close()
         try:
             if session.runtime is not None:
@@ -455,10 +462,12 @@ class Registry:
             log.exception("restart of %s failed", session.record.name)
             self._set_status(session, "ERROR", info="restart-failed")
             raise Problem(500, "kernel-restart-failed", "Kernel restart failed.", msg=repr(exc)) from exc
+        finally:
+            session.not_restarting.set()
         session.touch()
         self._set_status(session, "RUNNING")
 
-    # ---- background work ----------------------------------------------------------------------------------------
+    # ---- background work -----------------------------------------------------------------------------------
 
     def start_background(self) -> None:
         """Start the idle checker (only when an idle timeout is configured)."""

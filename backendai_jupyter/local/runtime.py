@@ -1,9 +1,10 @@
 """One ipykernel process per session, driven through jupyter_client, and the iopub -> console record mapping.
 
-Records are what the kernel runner sends the agent (runner.md §1.4): ``("stdout", text)``, ``("stderr", text)``,
-``("media", [mime, data])``, ``("html", text)``, ``("waiting-input", {"is_password": bool})`` and
-``("finished", {"exitCode": n})``. Deliberate differences from the 23.09 runner: ``text/html`` becomes an ``html``
-record (the real runner's raw-HTML media record hangs the agent), and ``application/x-sorna-drawing`` is kept.
+Records are what the kernel runner sends the agent (runner.md §1.4): ``("stdout", text)``, ``("stderr",
+text)``, ``("media", [mime, data])``, ``("html", text)``, ``("waiting-input", {"is_password": bool})`` and
+``("finished", {"exitCode": n})``. Deliberate differences from the 23.09 runner: ``text/html`` becomes an
+``html`` record (the real runner's raw-HTML media record hangs the agent), and ``application/x-sorna-drawing``
+is kept.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
 
 __all__ = ["KernelRuntime", "Record", "RunSink", "records_from_iopub"]
 
@@ -41,7 +42,7 @@ _ENCRYPTION = "transport_encryption" in AsyncKernelManager.class_trait_names()
 
 
 def records_from_display(data: Mapping[str, Any]) -> list[Record]:
-    """The record for one ``display_data``/``execute_result`` bundle (one mimetype, text/plain only if alone)."""
+    """The record of one ``display_data``/``execute_result`` (one mimetype; text/plain only if alone)."""
     mimes = [m for m in data if m != "text/plain"] if len(data) > 1 else list(data)
     mime = next((m for m in mimes if m in KEPT_TYPES), None)
     if mime is None:
@@ -109,14 +110,14 @@ class KernelRuntime:
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._log_file: Any = None
 
-    # ---- lifecycle -------------------------------------------------------------------------------------------
+    # ---- lifecycle -----------------------------------------------------------------------------------------
 
     def kernel_env(self) -> dict[str, str]:
         """The kernel's environment: ours minus client credentials, plus the session's ``environ``."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "SORNA_"))}
         env.update(
             {
-                # plt.show() and figure display go through ipykernel's inline backend, like the runner's config
+                # plt.show() and figures go through ipykernel's inline backend, like the runner's config
                 "MPLBACKEND": "module://matplotlib_inline.backend_inline",
                 "PYTHONUNBUFFERED": "1",
                 "IPYTHONDIR": str(self.data_dir / "ipython"),
@@ -126,14 +127,17 @@ class KernelRuntime:
         env.update(self.environ)
         return env
 
+    def _open_log(self) -> Any:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        return open(self.log_path, "ab")
+
     async def start(self) -> None:
         """Start the kernel and wait until it answers ``kernel_info``."""
         kernels_dir, name = _kernel_dir(self.data_dir, self.python)
         ksm = KernelSpecManager(kernel_dirs=[str(kernels_dir)])
         km = AsyncKernelManager(kernel_spec_manager=ksm, kernel_name=name)
         km.connection_file = str(self.log_path.parent / "connection.json")
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_file = open(self.log_path, "ab")  # noqa: SIM115 -- closed in stop()
+        self._log_file = self._open_log()
         kwargs: dict[str, Any] = {"cwd": str(self.workdir), "env": self.kernel_env()}
         kwargs.update(stdout=self._log_file, stderr=self._log_file)
         if _ENCRYPTION:
@@ -179,6 +183,13 @@ class KernelRuntime:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+
+    @property
+    def pid(self) -> int | None:
+        """The kernel's process id while it runs."""
+        provisioner = getattr(self._km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None)
+        return pid if isinstance(pid, int) else None
 
     async def is_alive(self) -> bool:
         """Whether the kernel process is still running."""
@@ -257,7 +268,7 @@ class KernelRuntime:
 
     async def _let_iopub_catch_up(self) -> None:
         # ipykernel flushes stdout before input_request, but on another socket: let the iopub pump take what
-        # is already there, so the prompt's preceding output lands in the waiting-input response as on the agent
+        # is already there, so output before the prompt lands in the waiting-input response as on the agent
         for _ in range(50):
             await asyncio.sleep(0.01)
             if not await self._kc.iopub_channel.msg_ready():
@@ -275,7 +286,7 @@ class KernelRuntime:
                 future.set_result(msg)
 
     async def _watch(self) -> None:
-        # a kernel that dies (os._exit, segfault, OOM) never goes idle: finish its runs instead of hanging them
+        # a kernel that dies (os._exit, segfault, OOM) never goes idle: finish its runs, do not hang them
         while True:
             await asyncio.sleep(1.0)
             if self._km is not None and not await self._km.is_alive():

@@ -1,4 +1,4 @@
-"""The local endpoint as a whole: the manager app, the storage-proxy emulation, start/stop, a thread wrapper."""
+"""The local endpoint as a whole: the manager app, the storage-proxy emulation, start/stop, a thread."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def create_app(config: LocalConfig, ctx: LocalContext, registry: Registry, bus: 
 
 
 class LocalEndpoint:
-    """A Backend.AI-compatible endpoint on this machine (manager API + storage proxy), run on the current loop."""
+    """A Backend.AI-compatible endpoint on this machine (manager API + storage proxy) on the current loop."""
 
     def __init__(self, config: LocalConfig) -> None:
         self.config = config
@@ -167,7 +167,7 @@ class LocalEndpoint:
 
 
 class LocalEndpointThread:
-    """The same endpoint on a private event-loop thread, for synchronous callers (the CLI's embedded default)."""
+    """The same endpoint on a private event-loop thread, for synchronous callers (the embedded default)."""
 
     def __init__(self, config: LocalConfig) -> None:
         self.endpoint = LocalEndpoint(config)

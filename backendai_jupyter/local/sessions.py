@@ -1,4 +1,4 @@
-"""The ``/session`` routes (and the v4 ``/kernel`` aliases): create, info, destroy, restart, interrupt, complete..."""
+"""The ``/session`` routes and their v4 ``/kernel`` aliases: create, info, destroy, restart, interrupt..."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def _is_v4(request: web.Request) -> bool:
 def _uses_legacy_config(request: web.Request) -> bool:
     version = request.headers.get("X-BackendAI-Version") or request.headers.get("X-Sorna-Version") or ""
     match = re.match(r"^v(\d+)\.", version)
-    return bool(match) and int(match.group(1)) < 6
+    return match is not None and int(match.group(1)) < 6
 
 
 async def create(request: web.Request) -> web.Response:
@@ -150,10 +150,11 @@ async def destroy(request: web.Request) -> web.Response:
             s
             for s in registry.sessions.values()
             if s.active
-            and session.record.id in s.record.spec.dependencies
-            or s.active
-            and session.record.name in s.record.spec.dependencies
             and s.record.owner == session.record.owner
+            and (
+                session.record.id in s.record.spec.dependencies
+                or session.record.name in s.record.spec.dependencies
+            )
         ]
         stats = [await registry.destroy(s, forced=forced) for s in [*dependents, session]]
         return web.json_response(stats)

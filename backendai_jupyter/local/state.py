@@ -88,7 +88,7 @@ def _generate_secret_key() -> str:
 def load_credentials(
     data_dir: Path, *, access_key: str | None = None, secret_key: str | None = None
 ) -> Credentials:
-    """The data dir's credentials, generated (mode 0600) on first use; explicit keys replace the stored ones."""
+    """The data dir's credentials, generated (mode 0600) on first use; explicit keys replace stored ones."""
     path = data_dir / CREDENTIALS_FILE
     stored: dict[str, Any] = read_json(path, {})
     changed = False

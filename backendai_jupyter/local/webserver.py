@@ -1,7 +1,8 @@
-"""Session mode, as the Backend.AI web server offers it: ``/server/login`` with a cookie, then ``/func/<api path>``.
+"""Session mode as the Backend.AI web server offers it: ``/server/login``, a cookie, then ``/func/<path>``.
 
 ``/func/...`` requests reach the very same handlers as signed calls (every manager route is mirrored under
-``/func`` once all routes exist), authenticated by the ``AIOHTTP_SESSION`` cookie or ``X-BackendAI-SessionID``.
+``/func`` once all routes exist), authenticated by the ``AIOHTTP_SESSION`` cookie or ``X-BackendAI-
+SessionID``.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def _failure(details: str) -> dict[str, Any]:
 
 @anonymous
 async def login(request: web.Request) -> web.Response:
-    """``POST /server/login``: always 200 ``{"authenticated": bool, "data": ...}``; sets the session cookie."""
+    """``POST /server/login``: 200 ``{"authenticated": bool, "data": ...}``; sets the session cookie."""
     sessions = request.app[WEB_SESSIONS]
     if web_session_user(request) is not None:
         raise Problem(400, "generic-bad-request", "Bad request.", msg="You have already logged in.")

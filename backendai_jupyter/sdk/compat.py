@@ -121,7 +121,7 @@ class AsyncComputeSession:
             raise BackendClientError("code must be a string, even an empty one, for this mode")
         options = _batch_options(opts) if step == "batch" else None
         result = await self._client.sessions.execute(
-            self.name, mode=step, code=code or "", run_id=run_id, options=options
+            self.ref, mode=step, code=code or "", run_id=run_id, options=options
         )
         return result.to_api()
 

@@ -92,6 +92,8 @@ def _lookup_env(key: str) -> tuple[str, str] | None:
 
 
 def _complain(label: str, raw: object, exc: Exception) -> NoReturn:
+    if "secret" in label.lower():
+        raw = "***"  # never echo a secret, even a malformed one
     if isinstance(exc, _Invalid):
         raise ConfigError(f"{label}={raw!r} {exc}") from None
     raise ConfigError(f"{label}={raw!r} is invalid ({exc}); fix or unset it") from exc

@@ -35,7 +35,7 @@ INSTALL_HINT = (
     f" (or run .ci/setup; or point {VENV_ENV} at such a venv)"
 )
 # what the CLI's print_fail / print_error put in front of a failure
-FAILURE_MARKS = ("\u2718", "\u2717", "Traceback (most recent call last)")
+FAILURE_MARKS = ("\u2718", "\u2717", "*** Traceback ***")
 # The CLI's own environment: nothing of the user's Backend.AI settings may leak in.
 PASSTHROUGH_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR")
 
@@ -44,7 +44,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Mark every test of this folder ``conformance`` (run them alone with ``-m conformance``)."""
     here = Path(__file__).resolve().parent
     for item in items:
-        if here in Path(str(item.fspath)).resolve().parents:
+        if here in item.path.resolve().parents:
             item.add_marker(pytest.mark.conformance)
 
 

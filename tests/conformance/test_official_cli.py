@@ -142,7 +142,14 @@ def test_session_lifecycle_through_the_cli(official_cli: OfficialCLI) -> None:
     match = re.search(r"Session ID ([0-9a-f-]{36}) is created and ready", created.stderr + created.stdout)
     assert match, created.describe()
     session_id = match[1]
+    try:
+        check_session_lifecycle(official_cli, name, session_id)
+    finally:
+        official_cli.run("session", "destroy", name)  # a no-op 404 when the check destroyed it already
 
+
+def check_session_lifecycle(official_cli: OfficialCLI, name: str, session_id: str) -> None:
+    """ps, info, logs, restart (state reset, files kept) and destroy of a running session, via the CLI."""
     listed = official_cli.run("--output=json", "ps").check().json()
     mine = [item for item in listed["items"] if item["name"] == name]
     assert len(mine) == 1, listed
@@ -495,15 +502,18 @@ def test_session_files_upload_ls_download(
     items, _ = run_code(official_cli, shared_session, "print(open('up.txt').read(), end='')")
     assert items == [("stdout", "hello from the laptop\n")]
 
-    listing = official_cli.run("session", "ls", shared_session).check()
-    names = {line.split()[0] for line in listing.stdout.splitlines()[2:] if line.strip()}
-    assert {"up.txt", "sub"} <= names, listing.describe()
-
     dest = tmp_path / "dest"
     dest.mkdir()
     official_cli.run("session", "download", shared_session, "up.txt", "sub/data.bin", cwd=dest).check()
     assert (dest / "up.txt").read_text() == "hello from the laptop\n"
     assert (dest / "data.bin").read_bytes() == (src / "sub" / "data.bin").read_bytes()
+
+    # without a PATH the CLI lists "/home/work", the session's working directory in a real container
+    listing = official_cli.run("session", "ls", shared_session).check()
+    names = {line.split()[0] for line in listing.stdout.splitlines()[2:] if line.strip()}
+    assert {"up.txt", "sub"} <= names, listing.describe()
+    sub = official_cli.run("session", "ls", shared_session, "sub").check()
+    assert "data.bin" in sub.stdout, sub.describe()
 
 
 # --- vfolders -----------------------------------------------------------------------------------------------

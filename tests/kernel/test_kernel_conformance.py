@@ -15,6 +15,7 @@ CELL_TIMEOUT = 120
 
 
 class _BackendKernelTests(jupyter_kernel_test.KernelTests):
+    __test__ = False  # the shared settings; the subclasses below are the tests
     kernel_name = KERNEL
     language_name = "python"
     file_extension = ".py"
@@ -51,9 +52,13 @@ class _BackendKernelTests(jupyter_kernel_test.KernelTests):
 class TestKernelConformance(_BackendKernelTests):
     """The suite over the WebSocket execute stream."""
 
+    __test__ = True
+
 
 @pytest.mark.usefixtures("kernel_specs")
 class TestKernelConformanceRest(_BackendKernelTests):
     """The suite over REST polling."""
+
+    __test__ = True
 
     kernel_name = KERNEL_REST

@@ -57,6 +57,14 @@ def test_first_cell_creates_the_session_lazily(start_kernel: Callable[..., Kerne
     assert cell.status == "ok", cell
     assert "Hello, world!" in cell.stdout()
     assert len(sessions_named(api, name)) == 1
+    # while the session started, one status display was shown and then only updated in place
+    status = [(t, c) for t, c in cell.outputs if t.endswith("display_data")]
+    if status:
+        assert [t for t, _ in status] == ["display_data"] + ["update_display_data"] * (len(status) - 1)
+        ids = {c["transient"]["display_id"] for _, c in status}
+        assert len(ids) == 1
+        assert ids.pop().startswith("backendai-status-")
+        assert "RUNNING" in status[-1][1]["data"]["text/plain"]
 
 
 def test_silent_probe_creates_no_session(start_kernel: Callable[..., Kernel], api: Client) -> None:
@@ -202,3 +210,68 @@ def test_shutdown_keeps_an_attached_session(start_kernel: Callable[..., Kernel],
     finally:
         with contextlib.suppress(NotFoundError):
             api.sessions.destroy(created.id, forced=True)
+
+
+def test_kernel_info_answers_before_any_session(kernel_specs: KernelSetup) -> None:
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=KERNEL)
+    started = time.monotonic()
+    km.start_kernel()
+    try:
+        kc = km.client()
+        kc.start_channels()
+        reply = kc.kernel_info(reply=True, timeout=30)
+        elapsed = time.monotonic() - started
+        assert reply["content"]["status"] == "ok"
+        assert reply["content"]["language_info"]["name"] == "python"
+        assert reply["content"]["implementation"] == "backendai-jupyter"
+        # generous bound for a loaded 2-core CI machine; the 0.5 s target is measured by the benchmarks
+        assert elapsed < 10, elapsed
+        kc.stop_channels()
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def test_settings_travel_as_trait_arguments(
+    start_kernel: Callable[..., Kernel], kernel_specs: KernelSetup
+) -> None:
+    from backendai_jupyter.kernel.kernelspec import kernel_json
+
+    spec = kernel_json("Backend.AI (traits)", image="python", environ={"BAI_TRAIT_TEST": "from-argv"})
+    spec["env"] = kernel_specs.endpoint.env()
+    folder = kernel_specs.jupyter_path / "kernels" / "backendai-test-traits"
+    folder.mkdir(exist_ok=True)
+    (folder / "kernel.json").write_text(json.dumps(spec))
+    kernel = start_kernel("backendai-test-traits")
+    cell = run_cell(kernel.kc, "import os\nprint(os.environ.get('BAI_TRAIT_TEST'))")
+    assert cell.status == "ok", cell
+    assert cell.stdout().strip() == "from-argv"
+
+
+def test_interrupt_while_waiting_for_input(start_kernel: Callable[..., Kernel]) -> None:
+    kernel = start_kernel()
+    assert run_cell(kernel.kc, "w = 7").status == "ok"
+
+    def interrupt_instead(prompt: str, password: bool) -> str:
+        kernel.km.interrupt_kernel()
+        time.sleep(2)  # the kernel ends the cell without this answer; it arrives too late and is dropped
+        return "ignored"
+
+    cell = run_cell(kernel.kc, "v = input('never answered: ')", answer=interrupt_instead)
+    assert cell.status == "error"
+    assert cell.reply["ename"] == "KeyboardInterrupt"
+    after = run_cell(kernel.kc, "print(w * 6)")
+    assert after.status == "ok", after
+    assert after.stdout().strip() == "42"
+
+
+def test_a_bad_setting_is_reported_by_every_cell(start_kernel: Callable[..., Kernel]) -> None:
+    kernel = start_kernel(env={**os.environ, "BACKENDAI_JUPYTER_RESOURCES": "cpu"})
+    assert kernel.kc.kernel_info(reply=True, timeout=10)["content"]["status"] == "ok"
+    cell = run_cell(kernel.kc, "print(1)")
+    assert cell.status == "error"
+    assert cell.reply["ename"] == "ConfigError"
+    assert "BACKENDAI_JUPYTER_RESOURCES" in cell.reply["evalue"]
+    assert "'cpu' is not KEY=VALUE" in cell.reply["evalue"]
+    assert len(cell.of_type("error")) == 1

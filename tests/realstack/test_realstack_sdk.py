@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import SESSION_RESOURCES, CuttingProxy, RealStack, same_content, unique, write_random
+from realstack_support import SESSION_RESOURCES, CuttingProxy, RealStack, same_content, unique, write_random
 from yarl import URL
 
 from backendai_jupyter.sdk.client import AsyncClient
@@ -47,11 +47,15 @@ async def test_skewed_clock_is_an_invalid_auth_params_error(realstack: RealStack
 
 async def test_session_lifecycle_and_events(client: AsyncClient, realstack: RealStack) -> None:
     name = unique("rs-sess")
+    new_name = unique("rs-renamed")
     seen: list[SessionEvent] = []
-    async with client.events.session(session_name=name) as stream:
+    # all of this keypair's sessions: a name filter would lose the session once it is renamed
+    async with client.events.session(session_name="*") as stream:
 
         async def collect() -> None:
             async for event in stream:
+                if event.session_name not in (name, new_name):
+                    continue
                 seen.append(event)
                 if event.name == "session_terminated":
                     return
@@ -71,14 +75,14 @@ async def test_session_lifecycle_and_events(client: AsyncClient, realstack: Real
 
             info = await client.sessions.info(created.id)
             assert info.status == "RUNNING"
-            assert info.image is not None and info.image.endswith("python:3.9-ubuntu20.04")
+            assert info.image is not None
+            assert info.image.endswith("python:3.9-ubuntu20.04")
 
             page = await client.sessions.list(status="RUNNING", limit=100)
             assert created.id in {item.id for item in page.items}
             everything = [item async for item in client.sessions.iter_all(status="RUNNING", page_size=1)]
             assert created.id in {item.id for item in everything}
 
-            new_name = unique("rs-renamed")
             await client.sessions.rename(created.id, new_name)
             assert (await client.sessions.info(new_name)).status == "RUNNING"
 
@@ -96,7 +100,9 @@ async def test_session_lifecycle_and_events(client: AsyncClient, realstack: Real
         await client.sessions.info(new_name)
 
 
-async def test_vfolder_cycle_50_mib_is_byte_identical(client: AsyncClient, realstack: RealStack, tmp_path: Path) -> None:
+async def test_vfolder_cycle_50_mib_is_byte_identical(
+    client: AsyncClient, realstack: RealStack, tmp_path: Path
+) -> None:
     name = unique("rs-vf")
     info = await client.vfolders.create(name, host=realstack.vfolder_host)
     assert info.name == name
@@ -185,7 +191,9 @@ async def test_ranged_download_resumes_after_a_forced_disconnect(
 
 
 async def test_session_mode_login_then_vfolder_listing(realstack: RealStack) -> None:
-    config = realstack.config(endpoint=realstack.webserver, endpoint_type="session", access_key="", secret_key="")
+    config = realstack.config(
+        endpoint=realstack.webserver, endpoint_type="session", access_key="", secret_key=""
+    )
     async with AsyncClient(config) as c:
         data = await c.auth.login(realstack.email, realstack.password)
         assert data.get("access_key") == realstack.access_key

@@ -9,6 +9,7 @@ import ssl
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -509,7 +510,11 @@ async def test_tls_ca_bundle_client_cert_and_skip(clean_env: None, tmp_path: Pat
     server = FakeManager(ssl_context=server_ctx)
     server.route("GET", "/ping", echo)
     url = await server.start()
-    base = {"endpoint": str(url), "access_key": server.access_key, "secret_key": server.secret_key}
+    base: dict[str, Any] = {
+        "endpoint": str(url),
+        "access_key": server.access_key,
+        "secret_key": server.secret_key,
+    }
     client_cert = (certs["client_pem"], certs["client_key"])
     try:
         conf = APIConfig(**base, ca_bundle=certs["ca_pem"], client_cert=client_cert)

@@ -201,3 +201,10 @@ def test_get_and_set_config(monkeypatch: pytest.MonkeyPatch) -> None:
     assert get_config() is mine
     set_config(None)
     assert config_module.get_config().access_key == "FROMENV"
+
+
+def test_malformed_secret_is_not_echoed() -> None:
+    with pytest.raises(ConfigError) as info:
+        APIConfig(secret_key=12345)  # type: ignore[arg-type]
+    assert "12345" not in str(info.value)
+    assert str(info.value).startswith("APIConfig(secret_key)='***' is not a string")

@@ -19,13 +19,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Sleep",
-    "api_version",
     "backoff_delay",
     "gql",
     "quote_segment",
+    "relative_name",
     "safe_relpath",
     "session_path",
-    "version_at_least",
 ]
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -38,16 +37,6 @@ def quote_segment(value: str) -> str:
     if not value:
         raise BackendClientError("an empty name was given where a session or vfolder name is required")
     return quote(value, safe="")
-
-
-def api_version(client: AsyncClient) -> versioning.Version:
-    """The negotiated (or configured) API version of the client as a tuple."""
-    return client.api_version_tuple
-
-
-def version_at_least(client: AsyncClient, major: int, date: str) -> bool:
-    """Whether the client speaks at least ``v<major>.<date>``."""
-    return client.api_version_tuple >= (major, date)
 
 
 async def session_path(client: AsyncClient, ref: str, *tail: str) -> str:
@@ -106,7 +95,18 @@ async def gql(client: AsyncClient, query: str, variables: Mapping[str, Any] | No
             raise BadRequestError(
                 400,
                 "Bad Request",
-                {"type": PROBLEM_PREFIX + "graphql-error", "title": "GraphQL query failed.", "data": errors},
+                {
+                    "type": PROBLEM_PREFIX + "graphql-error",
+                    "title": "GraphQL query failed.",
+                    "msg": "; ".join(_gql_messages(errors)),
+                    "data": errors,
+                },
             )
         return payload.get("data")
     return payload
+
+
+def _gql_messages(errors: Any) -> list[str]:
+    if not isinstance(errors, list):
+        return [str(errors)]
+    return [str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors]

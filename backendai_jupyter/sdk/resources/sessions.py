@@ -391,7 +391,7 @@ class Sessions:
         entries = await asyncio.to_thread(_plan_upload, files, base)
         path = await session_path(self._client, session, "upload")
         for start in range(0, len(entries), MAX_UPLOAD_FILES_PER_REQUEST):
-            form = aiohttp.FormData()
+            form = aiohttp.FormData(quote_fields=False)  # keep "dir/name" intact for the server
             for local, remote in entries[start : start + MAX_UPLOAD_FILES_PER_REQUEST]:
                 # parts are small (< 1 MiB), so reading them whole keeps memory bounded
                 content = await asyncio.to_thread(local.read_bytes)

@@ -321,7 +321,7 @@ class VFolders:
         """Multipart ``POST /folders/{n}/upload`` of v4/v5 servers (no resume)."""
         for start in range(0, len(plan), LEGACY_UPLOAD_FILES_PER_REQUEST):
             batch = plan[start : start + LEGACY_UPLOAD_FILES_PER_REQUEST]
-            form = aiohttp.FormData()
+            form = aiohttp.FormData(quote_fields=False)  # keep "dir/name" intact for the server
             handles: builtins.list[IO[bytes]] = []
             try:
                 for local, remote in batch:

@@ -1,0 +1,124 @@
+"""The SSE lifecycle stream: 23.09 event names and fields, filters, pings, the v4 stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+from manager_helpers import Api
+
+from backendai_jupyter.local.server import LocalEndpointThread
+
+
+async def read_events(resp: aiohttp.ClientResponse, until: str) -> list[tuple[str, dict[str, Any]]]:
+    """Parse SSE events until one named ``until`` (bounded by the client timeout)."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    name = ""
+    async for raw in resp.content:
+        line = raw.decode().rstrip("\r\n")
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line[6:])))
+            if name == until:
+                return events
+    raise AssertionError(f"stream ended before {until}: {events}")
+
+
+async def open_stream(api: Api, path: str, params: dict[str, str]) -> aiohttp.ClientResponse:
+    url = api.url(path, params)
+    resp = await api.http.get(url, headers=api.headers("GET", url))
+    assert resp.status == 200, await resp.text()
+    assert resp.headers["Content-Type"].startswith("text/event-stream")
+    return resp
+
+
+async def test_lifecycle_events_of_one_session(api: Api) -> None:
+    resp = await open_stream(api, "/events/session", {"name": "*"})
+    try:
+        created = await api.create("events-one", enqueueOnly=True)
+        started = await asyncio.wait_for(read_events(resp, "session_started"), 30)
+        await api.call("DELETE", "/session/events-one")
+        ended = await asyncio.wait_for(read_events(resp, "session_terminated"), 30)
+    finally:
+        resp.close()
+    mine = [(n, d) for n, d in started + ended if d["sessionId"] == created["sessionId"]]
+    assert [n for n, _ in mine] == [
+        "session_enqueued",
+        "session_scheduled",
+        "kernel_preparing",
+        "kernel_creating",
+        "kernel_started",
+        "session_started",
+        "session_terminating",
+        "kernel_terminating",
+        "kernel_terminated",
+        "session_terminated",
+    ]
+    for name, data in mine:
+        assert {"reason", "sessionName", "ownerAccessKey", "sessionId", "exitCode"} <= set(data)
+        assert data["sessionName"] == "events-one"
+        assert data["ownerAccessKey"] == api.access_key
+        if name.startswith("kernel_"):
+            assert data["clusterRole"] == "main"
+            assert data["kernelId"]
+    assert mine[-1][1]["reason"] == "user-requested"
+
+
+async def test_filters_scope_and_session_id(api: Api) -> None:
+    other = await api.create("events-other")
+    target = await api.create("events-target")
+    resp = await open_stream(api, "/events/session", {"sessionId": target["sessionId"], "scope": "session"})
+    try:
+        await api.call("DELETE", "/session/events-other")
+        await api.call("DELETE", "/session/events-target")
+        events = await asyncio.wait_for(read_events(resp, "session_terminated"), 30)
+    finally:
+        resp.close()
+    assert {d["sessionId"] for _, d in events} == {target["sessionId"]} != {other["sessionId"]}
+    assert all(n.startswith("session_") for n, _ in events)
+
+
+async def test_bad_parameters(api: Api) -> None:
+    status, body, _ = await api.call("GET", "/events/session", params={"owner_access_key": "x"})
+    assert status == 400
+    assert body["data"] == {"owner_access_key": "owner_access_key is not allowed key"}
+    status, body, _ = await api.call("GET", "/events/session", params={"sessionName": "never-existed"})
+    assert status == 404
+
+
+async def test_idle_stream_sends_pings(api: Api, shared_endpoint: LocalEndpointThread) -> None:
+    registry = shared_endpoint.endpoint.registry
+    bus = registry.bus
+    old, bus.ping_interval = bus.ping_interval, 0.2
+    try:
+        resp = await open_stream(api, "/events/session", {})
+        try:
+            line = await asyncio.wait_for(resp.content.readline(), 10)
+            assert line == b": ping\r\n"
+        finally:
+            resp.close()
+    finally:
+        bus.ping_interval = old
+
+
+async def test_v4_kernel_stream(api: Api) -> None:
+    resp = await open_stream(api, "/stream/kernel/_/events", {"sessionId": "events-v4"})
+    try:
+        await api.create("events-v4")
+        events = await asyncio.wait_for(read_events(resp, "kernel_started"), 30)
+        await api.call("DELETE", "/session/events-v4")
+        events += await asyncio.wait_for(read_events(resp, "kernel_terminated"), 30)
+    finally:
+        resp.close()
+    assert [n for n, _ in events] == [
+        "kernel_enqueued",
+        "kernel_preparing",
+        "kernel_creating",
+        "kernel_started",
+        "kernel_terminating",
+        "kernel_terminated",
+    ]
+    assert events[0][1] == {"sessionId": "events-v4", "ownerAccessKey": api.access_key, "reason": None}
