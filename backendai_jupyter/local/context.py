@@ -29,7 +29,7 @@ class User:
 
     email: str
     access_key: str
-    secret_key: str
+    secret_key: str = field(repr=False)
     role: str = "superadmin"
     uuid: str = ""
     domain: str = "default"
@@ -74,5 +74,5 @@ class LocalContext:
 CONTEXT = web.AppKey("backendai_local_context", LocalContext)
 
 #: The auth layer stores the caller's access key and :class:`User` on each authenticated request.
-REQUEST_ACCESS_KEY = "backendai_access_key"
-REQUEST_USER = "backendai_user"
+REQUEST_ACCESS_KEY = web.RequestKey("backendai_access_key", str)
+REQUEST_USER = web.RequestKey("backendai_user", User)

@@ -106,8 +106,6 @@ async def _stream(request: web.Request, matches: Any, *, v4: bool) -> web.Stream
 
 async def session_events(request: web.Request) -> web.StreamResponse:
     """``GET /events/session``: lifecycle events of the caller's sessions, filtered as the manager does."""
-    from .registry import REGISTRY  # the registry publishes on the bus; import late to keep the modules apart
-
     params = await read_params(request)
     reject_unknown(
         params, {"sessionId", "name", "sessionName", "ownerAccessKey", "group", "groupName", "scope"}
@@ -124,16 +122,17 @@ async def session_events(request: web.Request) -> web.StreamResponse:
             403, "generic-forbidden", "Forbidden operation.", msg="You may only watch your own sessions."
         )
     session_id = params.get("sessionId")
-    if session_id is None and name != "*":
-        session_id = request.app[REGISTRY].find(owner, name, allow_stale=True).record.id
 
     def matches(event: Event) -> bool:
+        # a name filter needs no existing session: users open the stream before they create it
         kind = event.name.partition("_")[0]
         if scope != "*" and kind != scope:
             return False
         if session_id is not None:
             return str(event.data.get("sessionId")) == str(session_id)
         if event.data.get("ownerAccessKey") != owner:
+            return False
+        if name != "*" and event.data.get("sessionName") != name:
             return False
         return group == "*" or event.group == group
 

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -73,16 +74,27 @@ def records_from_iopub(msg: Mapping[str, Any]) -> list[Record]:
     return []
 
 
+def _ipykernel_supports_curve() -> bool:
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+    except ImportError:
+        return False
+    return "curve_secretkey" in IPKernelApp.class_trait_names()
+
+
 def _kernel_dir(data_dir: Path, python: str) -> tuple[Path, str]:
     """A kernelspec folder for ``python`` under the data dir (written once): (kernels dir, kernel name)."""
     name = "bai-" + hashlib.sha256(python.encode()).hexdigest()[:12]
     spec_dir = data_dir / "kernels" / name
-    spec = {
+    spec: dict[str, Any] = {
         "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": f"Backend.AI local ({python})",
         "language": "python",
         "interrupt_mode": "signal",
     }
+    if _ENCRYPTION and python == sys.executable and _ipykernel_supports_curve():
+        # lets jupyter_client provision CurveZMQ keys: the kernel's sockets are not plain TCP then
+        spec["metadata"] = {"supported_encryption": ["curve"]}
     text = json.dumps(spec, indent=1)
     target = spec_dir / "kernel.json"
     if not target.exists() or target.read_text() != text:
@@ -95,13 +107,21 @@ class KernelRuntime:
     """One ipykernel process with its client channels; routes iopub and stdin messages to the current runs."""
 
     def __init__(
-        self, *, python: str, data_dir: Path, workdir: Path, environ: Mapping[str, str], log_path: Path
+        self,
+        *,
+        python: str,
+        data_dir: Path,
+        workdir: Path,
+        environ: Mapping[str, str],
+        log_path: Path,
+        on_death: Callable[[], None] | None = None,
     ) -> None:
         self.python = python
         self.data_dir = data_dir
         self.workdir = workdir
         self.environ = dict(environ)
         self.log_path = log_path
+        self.on_death = on_death
         self._km: AsyncKernelManager | None = None
         self._kc: Any = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -292,4 +312,6 @@ class KernelRuntime:
             if self._km is not None and not await self._km.is_alive():
                 log.warning("kernel of %s died", self.workdir)
                 self._finish_all()
+                if self.on_death is not None:
+                    self.on_death()
                 return

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 import threading
-from collections.abc import Callable
 from types import TracebackType
-from typing import Any
 
 from aiohttp import web
 
-from . import events, execute, gql, manager, sessions, webserver
+from . import events, execute, gql, manager, session_files, sessions, storage, vfolders, webserver
 from .auth import AUTHENTICATOR, Authenticator, make_auth_middleware, on_response_prepare, problem_middleware
 from .config import LocalConfig
 from .context import CONTEXT, LocalContext
@@ -28,17 +25,6 @@ log = logging.getLogger(__name__)
 #: the manager keeps aiohttp's default body limit for what it reads whole (protocol.md §9)
 CLIENT_MAX_SIZE = 1024**2
 SHUTDOWN_TIMEOUT = 2.0
-
-
-def _optional_setup(module: str) -> Callable[[web.Application], None] | None:
-    # the storage side is written in parallel; the server works without it until it lands
-    try:
-        mod = importlib.import_module(f"{__package__}.{module}")
-    except ImportError as exc:
-        log.info("local endpoint: %s not available (%s); its routes are off", module, exc)
-        return None
-    setup: Callable[[web.Application], None] = mod.setup_routes
-    return setup
 
 
 def create_app(config: LocalConfig, ctx: LocalContext, registry: Registry, bus: EventBus) -> web.Application:
@@ -60,10 +46,8 @@ def create_app(config: LocalConfig, ctx: LocalContext, registry: Registry, bus: 
     execute.setup_routes(app)
     events.setup_routes(app)
     gql.setup_routes(app)
-    for module in ("vfolders", "session_files"):
-        setup = _optional_setup(module)
-        if setup is not None:
-            setup(app)
+    vfolders.setup_routes(app)
+    session_files.setup_routes(app)
     webserver.mirror_func_routes(app)
     return app
 
@@ -130,15 +114,9 @@ class LocalEndpoint:
         ctx.sessions = self._registry
         app = create_app(self.config, ctx, self._registry, self._bus)
         try:
-            storage: Any = importlib.import_module(f"{__package__}.storage")
-        except ImportError as exc:
-            log.info("local endpoint: storage proxy not available (%s)", exc)
-            storage = None
-        try:
-            if storage is not None:
-                # bind the storage proxy first: the manager hands out its URL from the first request on
-                self.storage_url = await self._serve(storage.create_app(ctx), self.config.storage_port)
-                ctx.storage_url = self.storage_url
+            # bind the storage proxy first: the manager hands out its URL from the first request on
+            self.storage_url = await self._serve(storage.create_app(ctx), self.config.storage_port)
+            ctx.storage_url = self.storage_url
             self.url = await self._serve(app, self.config.port)
         except BaseException:
             await self.stop()

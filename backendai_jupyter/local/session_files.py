@@ -1,11 +1,12 @@
 """Small-file transfer with a session's scratch folder: ``/session/{id}/files``, upload, download(_single).
 
 The formats and limits are the 23.09 manager's (protocol.md §4.2); the v4 ``/kernel/{id}/...`` paths are the
-same handlers. Paths are relative to the scratch folder (``/home/work`` in the session); they may pass through
-the mount links of the caller's vfolders but lead nowhere else. Where the real server fails badly, this one
-answers sanely: a missing file is 404 ``object-not-found``, too many or too large files are 400 with the limit
-named, and a path that leaves the folders is 400. Part filenames are percent-decoded first (aiohttp clients,
-the official SDK among them, send ``sub%2Fa.txt`` for ``sub/a.txt``; a real server would keep the ``%2F``).
+same handlers. Paths are relative to the scratch folder, which the session sees as ``/home/work`` (absolute
+paths below ``/home/work`` are accepted too, as on the agent); they may pass through the mount links of the
+caller's vfolders but lead nowhere else. Where the real server fails badly, this one answers sanely: a missing
+file is 404 ``object-not-found``, too many or too large files are 400 with the limit named, and a path that
+leaves the folders is 400. Part filenames are percent-decoded first (aiohttp clients, the official SDK among
+them, send ``sub%2Fa.txt`` for ``sub/a.txt``; a real server would keep the ``%2F``).
 """
 
 from __future__ import annotations
@@ -66,10 +67,20 @@ def _folders(request: web.Request) -> tuple[Path, list[Path]]:
     return workdir, mounts
 
 
-def _locate(request: web.Request, relpath: object, *, what: str = "path") -> tuple[Path, str]:
+def _in_home(path: object) -> object:
+    """``/home/work/x`` -> ``x``: the session sees its scratch folder there (the CLI lists ``/home/work``)."""
+    if isinstance(path, str) and path.startswith("/"):
+        parts = path.split("/")
+        if parts[1:3] == list(HOME.parts[1:]):
+            return "/".join(parts[3:])
+    return path  # anything else is checked (and an absolute path refused) by resolve_in
+
+
+def _locate(request: web.Request, path: object, *, what: str = "path") -> tuple[Path, str]:
     workdir, mounts = _folders(request)
-    path = resolve_in(workdir, relpath, extra_roots=mounts, what=what)
-    return path, str(check_relpath(relpath))
+    relpath = _in_home(path)
+    located = resolve_in(workdir, relpath, extra_roots=mounts, what=what)
+    return located, str(check_relpath(relpath))
 
 
 def _missing(relpath: str) -> Problem:
@@ -219,6 +230,8 @@ async def _download_single(request: web.Request) -> web.Response:
         raise _missing(relpath)
     if path.is_dir():
         raise Problem.invalid_params(f"{params['file']!r} is a directory: download_single sends one file.")
+    if not path.is_file():  # reading a FIFO or device could block forever
+        raise Problem.invalid_params(f"{params['file']!r} is not a regular file.")
     size = path.stat().st_size
     if size > MAX_FILE_SIZE:
         raise Problem.invalid_params(

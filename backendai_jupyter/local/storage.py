@@ -195,9 +195,11 @@ def _zip_tree(directory: Path, roots: Sequence[Path], sink: _ChunkSink) -> None:
             dirnames.sort()
             for name in sorted(filenames):
                 path = here / name
+                if not path.is_file():  # a FIFO or socket would block the reader forever
+                    continue
                 if path.is_symlink():
                     resolved = path.resolve()
-                    if not resolved.is_file() or not any(is_within(resolved, root) for root in allowed):
+                    if not any(is_within(resolved, root) for root in allowed):
                         log.info("zip of %s: leaving out link %s that leads outside", directory, path)
                         continue
                 zf.write(path, arcname=(rel / name).as_posix())
@@ -426,6 +428,13 @@ async def _download(request: web.Request) -> web.StreamResponse:
             "invalid-api-params",
             "Invalid API parameters",
             msg=f"{token.relpath!r} is not a regular file: download a directory with archive=true.",
+        )
+    if not path.is_file():  # FIFOs, sockets, devices: reading them could block forever
+        raise storage_problem(
+            400,
+            "invalid-api-params",
+            "Invalid API parameters",
+            msg=f"{token.relpath!r} is not a regular file.",
         )
     return file_response(path, no_cache=_flag(params, "no_cache"))
 

@@ -272,7 +272,7 @@ def _fs_problem(exc: OSError, what: str) -> Problem:
         FileNotFoundError: "no such file or directory",
         FileExistsError: "it already exists",
         IsADirectoryError: "it is a directory",
-        NotADirectoryError: "a part of it is not a directory",
+        NotADirectoryError: "it, or a folder on its way, is not a directory",
     }
     reason = next((text for cls, text in reasons.items() if isinstance(exc, cls)), exc.strerror or str(exc))
     return Problem.invalid_params(f"Cannot {what}: {reason}.")
@@ -725,6 +725,8 @@ async def _legacy_download_single(request: web.Request) -> web.StreamResponse:
             raise Problem.invalid_params(f"{relpath!r} is a directory: download it with archive=true.")
         name = path.name if path != folder else request.match_info["name"]
         return await zip_response(request, path, roots=[folder], filename=name + ".zip")
+    if not path.is_file():
+        raise Problem.invalid_params(f"Cannot download {relpath!r}: it is not a regular file.")
     return file_response(path)
 
 

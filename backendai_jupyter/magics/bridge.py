@@ -62,7 +62,9 @@ def run_bridged(
             raise Interrupted() from None
 
 
-def _pump(events: queue.SimpleQueue[Any], future: concurrent.futures.Future[Any], handle: Callable[[Any], None]) -> None:
+def _pump(
+    events: queue.SimpleQueue[Any], future: concurrent.futures.Future[Any], handle: Callable[[Any], None]
+) -> None:
     while True:
         try:
             item = events.get(timeout=_POLL)

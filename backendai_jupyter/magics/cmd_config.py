@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..sdk.config import ENV_PREFIXES
 from ..sdk.errors import AuthenticationError, BackendError, OTPRequiredError
 from ..widgets.options import format_table
-from .errors import BackendUsageError, from_sdk, translate
+from .errors import from_sdk, translate, usage_error
 from .registry import Command
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def ask_secret(prompt: str) -> str:
     try:
         return getpass.getpass(prompt)
     except (EOFError, OSError, NotImplementedError):
-        raise BackendUsageError(
+        raise usage_error(
             f"cannot prompt for {prompt.strip(': ').lower()} here (no input available); run %backend login "
             "in a notebook or terminal that can ask for input"
         ) from None
@@ -72,7 +72,7 @@ def _config(ctx: Context, ns: argparse.Namespace) -> None:
             value = config.endpoints
         if name == "secret_key":
             value = "***** (set)" if value else "(not set)"
-        source = config.source_of(name)
+        source: str = config.source_of(name)
         if source == "environment":
             source = f"environment ({_env_name(key)})"
         elif source == "argument":
@@ -90,7 +90,9 @@ def _config(ctx: Context, ns: argparse.Namespace) -> None:
 
 
 def _login_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--endpoint", metavar="URL", help="web server (session mode) URL; default: BACKEND_ENDPOINT")
+    p.add_argument(
+        "--endpoint", metavar="URL", help="web server (session mode) URL; default: BACKEND_ENDPOINT"
+    )
     p.add_argument("-u", "--username", metavar="EMAIL", help="user to sign in as (asked when not given)")
 
 
@@ -102,7 +104,7 @@ def _login(ctx: Context, ns: argparse.Namespace) -> None:
         except (EOFError, OSError):
             username = ""
         if not username:
-            raise BackendUsageError("login needs a user; pass -u EMAIL")
+            raise usage_error("login needs a user; pass -u EMAIL")
     password = ask_secret("Password: ")
     with translate("switching to session mode"):
         client = ctx.use_settings(endpoint_type="session", endpoint=ns.endpoint)
@@ -113,7 +115,7 @@ def _login(ctx: Context, ns: argparse.Namespace) -> None:
             client.login(username, password, otp=ask_secret("One-time password: ").strip())
     except AuthenticationError:
         ctx.forget_settings("endpoint_type", "endpoint")
-        raise BackendUsageError(
+        raise usage_error(
             f"login as {username!r} was refused: wrong user, password or one-time password; run %backend "
             "login again"
         ) from None
@@ -126,7 +128,7 @@ def _login(ctx: Context, ns: argparse.Namespace) -> None:
 def _logout(ctx: Context, ns: argparse.Namespace) -> None:
     config = ctx.api_config()
     if config.endpoint_type != "session":
-        raise BackendUsageError("not logged in (the client uses API keys); %backend login signs in first")
+        raise usage_error("not logged in (the client uses API keys); %backend login signs in first")
     with translate("logout"):
         ctx.client().logout()
     ctx.forget_settings("endpoint_type", "endpoint")
@@ -135,6 +137,8 @@ def _logout(ctx: Context, ns: argparse.Namespace) -> None:
 
 COMMANDS = {
     "config": Command("config", "show every setting and where it came from (secrets masked)", run=_config),
-    "login": Command("login", "sign in to a web server (session mode); asks password and OTP", _login_args, _login),
+    "login": Command(
+        "login", "sign in to a web server (session mode); asks password and OTP", _login_args, _login
+    ),
     "logout": Command("logout", "sign out of the web server", run=_logout),
 }

@@ -1,4 +1,4 @@
-"""Session subcommands: ps, start, rm, restart, interrupt, info, logs, events, attach, detach, and session files."""
+"""Session subcommands: ps, start, rm, restart, interrupt, info, logs, events, attach, detach, files."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..sdk.errors import BackendError, NotFoundError
+from ..sdk.errors import BackendError, NotFoundError, PermissionDeniedError
 from ..sdk.types import CreatedSession, SessionEvent
 from ..widgets.options import ACTIVE_STATUSES, DEAD_STATUSES, format_size, format_table, session_rows
 from .bridge import Emit, Interrupted, run_bridged
 from .context import DEAD
-from .errors import BackendUsageError, from_sdk, translate
+from .errors import from_sdk, translate, usage_error
 from .parser import add_start_options, parse_env, parse_pairs
 from .registry import Command
 
@@ -35,6 +35,8 @@ _FINAL_EVENTS = frozenset(
     }
 )
 _STARTED_EVENTS = frozenset({"session_started", "kernel_started"})
+#: Statuses of a session that is still being started.
+_STARTING = frozenset({"PENDING", "SCHEDULED", "PREPARING", "PULLING", "PREPARED", "CREATING"})
 
 
 class SessionRequest:
@@ -59,7 +61,9 @@ class SessionRequest:
         self.max_wait = max_wait
         self.enqueue_only = enqueue_only
 
-    def create_kwargs(self, *, name: str | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def create_kwargs(
+        self, *, name: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         """Keyword arguments for ``sessions.create`` (``name``/``environ`` override per sweep case)."""
         return {
             "name": name or self.name,
@@ -136,7 +140,7 @@ def _page_size(text: str) -> int:
 def _ps(ctx: Context, ns: argparse.Namespace) -> None:
     if ns.status:
         if not ns.status.replace("_", "").isalpha():
-            raise BackendUsageError(f"--status {ns.status!r} is not a status; use e.g. RUNNING or PENDING")
+            raise usage_error(f"--status {ns.status!r} is not a status; use e.g. RUNNING or PENDING")
         statuses: tuple[str, ...] | None = (ns.status.upper(),)
         what = ns.status.upper()
     elif ns.all:
@@ -196,7 +200,7 @@ def _start(ctx: Context, ns: argparse.Namespace) -> None:
     created = start_session(ctx, request)
     ctx.print(_describe(created, request.image))
     if created.status in DEAD:
-        raise BackendUsageError(
+        raise usage_error(
             f"session {created.name} did not start ({created.status}); see %backend logs {created.name}"
         )
     if not ctx.bound:
@@ -222,7 +226,14 @@ def _rm(ctx: Context, ns: argparse.Namespace) -> None:
     client = ctx.client()
     for name in dict.fromkeys(ns.names):
         try:
-            client.sessions.destroy(name, forced=ns.forced)
+            try:
+                client.sessions.destroy(name, forced=ns.forced)
+            except PermissionDeniedError:
+                # managers refuse to end a session while its container is being prepared unless
+                # forced; removing a session that is still starting is what the user asked for
+                if client.sessions.info(name).status not in _STARTING:
+                    raise
+                client.sessions.destroy(name, forced=True)
         except NotFoundError:
             failures.append(f"{name!r} does not exist (see %backend ps)")
             continue
@@ -234,7 +245,7 @@ def _rm(ctx: Context, ns: argparse.Namespace) -> None:
             ctx.bound = None
         ctx.print(f"removed session {name}")
     if failures:
-        raise BackendUsageError("; ".join(failures))
+        raise usage_error("; ".join(failures))
 
 
 def _restart(ctx: Context, ns: argparse.Namespace) -> None:
@@ -282,18 +293,23 @@ def _logs(ctx: Context, ns: argparse.Namespace) -> None:
 
 def _events_args(p: argparse.ArgumentParser) -> None:
     _name_arg(p)
-    p.add_argument("--timeout", type=float, default=0.0, metavar="SECONDS", help="stop after this long (0: no limit)")
+    p.add_argument(
+        "--timeout", type=float, default=0.0, metavar="SECONDS", help="stop after this long (0: no limit)"
+    )
 
 
 def _event_line(event: SessionEvent) -> str:
     when = dt.datetime.now().strftime("%H:%M:%S")
-    extra = [f"reason={event.reason}" if event.reason else "", f"exit={event.exit_code}" if event.exit_code is not None else ""]
+    extra = [
+        f"reason={event.reason}" if event.reason else "",
+        f"exit={event.exit_code}" if event.exit_code is not None else "",
+    ]
     return f"{when}  {event.name:<20} {event.session_name or ''}  {' '.join(x for x in extra if x)}".rstrip()
 
 
 def _events(ctx: Context, ns: argparse.Namespace) -> None:
     if ns.timeout < 0 or ns.timeout != ns.timeout:
-        raise BackendUsageError(f"--timeout {ns.timeout} must be 0 (no limit) or more seconds")
+        raise usage_error(f"--timeout {ns.timeout} must be 0 (no limit) or more seconds")
     name = ctx.target(ns.name)
     info = ctx.session_info(name)
     if info.status in DEAD:
@@ -348,7 +364,7 @@ def _attach_args(p: argparse.ArgumentParser) -> None:
 def _attach(ctx: Context, ns: argparse.Namespace) -> None:
     info = ctx.session_info(ns.name)
     if info.status in DEAD:
-        raise BackendUsageError(
+        raise usage_error(
             f"cannot attach to {ns.name!r}: it is {info.status}; start a new one with %backend start -t NAME"
         )
     name = info.name or ns.name
@@ -371,7 +387,7 @@ def _detach(ctx: Context, ns: argparse.Namespace) -> None:
         names.append(ctx.bound)
         ctx.bound = None
     if not names:
-        raise BackendUsageError("nothing is attached; see %backend ps and %backend attach NAME")
+        raise usage_error("nothing is attached; see %backend ps and %backend attach NAME")
     for name in dict.fromkeys(names):
         ctx.print(f"detached from session {name}; it keeps running (end it with %backend rm {name})")
 
@@ -381,7 +397,9 @@ def _detach(ctx: Context, ns: argparse.Namespace) -> None:
 
 def _upload_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME", help="session name or id")
-    p.add_argument("files", nargs="+", metavar="FILE", help="local files (each under 1 MiB; use vfolders for more)")
+    p.add_argument(
+        "files", nargs="+", metavar="FILE", help="local files (each under 1 MiB; use vfolders for more)"
+    )
     p.add_argument("--basedir", metavar="DIR", help="keep paths relative to this local directory")
 
 
@@ -426,13 +444,22 @@ def _ls(ctx: Context, ns: argparse.Namespace) -> None:
 
 COMMANDS = {
     "ps": Command("ps", "list sessions (--running, --dead, --all, paging)", _ps_args, _ps),
-    "start": Command("start", "start a session: start [-t NAME] [-r K=V] [-m VFOLDER] [-e K=V] [IMAGE]", _start_args, _start),
+    "start": Command(
+        "start",
+        "start a session: start [-t NAME] [-r K=V] [-m VFOLDER] [-e K=V] [IMAGE]",
+        _start_args,
+        _start,
+    ),
     "rm": Command("rm", "terminate sessions (pending ones are cancelled)", _rm_args, _rm),
-    "restart": Command("restart", "restart a session's kernel (state reset, files kept)", _name_arg, _restart),
+    "restart": Command(
+        "restart", "restart a session's kernel (state reset, files kept)", _name_arg, _restart
+    ),
     "interrupt": Command("interrupt", "interrupt the code running in a session", _name_arg, _interrupt),
     "info": Command("info", "show a session's details", _name_arg, _info),
     "logs": Command("logs", "show a session's container logs", _name_arg, _logs),
-    "events": Command("events", "stream a session's lifecycle events until it settles", _events_args, _events),
+    "events": Command(
+        "events", "stream a session's lifecycle events until it settles", _events_args, _events
+    ),
     "attach": Command("attach", "run cells in an existing session without owning it", _attach_args, _attach),
     "detach": Command("detach", "stop using the attached session (it keeps running)", run=_detach),
     "upload": Command("upload", "upload small local files into a session", _upload_args, _upload),

@@ -11,7 +11,7 @@ from ..sdk.errors import BackendError, NotFoundError
 from ..sdk.types import TransferProgress, VFolderFile, VFolderInfo
 from ..widgets.options import format_size, format_table
 from .bridge import Emit, Interrupted, run_bridged
-from .errors import BackendUsageError, NeedsForce, from_sdk, translate
+from .errors import from_sdk, needs_force, translate, usage_error
 from .progress import TransferBar, summary
 from .registry import Command
 
@@ -25,7 +25,7 @@ def _require(ctx: Context, name: str) -> VFolderInfo:
     try:
         return ctx.client().vfolders.info(name)
     except NotFoundError:
-        raise BackendUsageError(
+        raise usage_error(
             f"no vfolder named {name!r}; list them with %backend vfolder list or create it with "
             f"%backend vfolder create {name}"
         ) from None
@@ -44,10 +44,19 @@ def _list(ctx: Context, ns: argparse.Namespace) -> None:
     with translate("listing vfolders"):
         folders = ctx.client().vfolders.list()
     rows = [
-        [f.name, f.host or "-", f.status or "-", f.permission or "-", "yes" if f.is_owner else "no", f.usage_mode or "-"]
+        [
+            f.name,
+            f.host or "-",
+            f.status or "-",
+            f.permission or "-",
+            "yes" if f.is_owner else "no",
+            f.usage_mode or "-",
+        ]
         for f in sorted(folders, key=lambda f: f.name)
     ]
-    ctx.print(format_table(["name", "host", "status", "permission", "owner", "usage"], rows, empty="(no vfolders)"))
+    ctx.print(
+        format_table(["name", "host", "status", "permission", "owner", "usage"], rows, empty="(no vfolders)")
+    )
 
 
 def _list_hosts(ctx: Context, ns: argparse.Namespace) -> None:
@@ -73,7 +82,9 @@ def _create(ctx: Context, ns: argparse.Namespace) -> None:
 
 
 def _force(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-f", "--force", action="store_true", help="really do it (without -f: say what would happen)")
+    p.add_argument(
+        "-f", "--force", action="store_true", help="really do it (without -f: say what would happen)"
+    )
 
 
 def _delete_args(p: argparse.ArgumentParser) -> None:
@@ -84,7 +95,9 @@ def _delete_args(p: argparse.ArgumentParser) -> None:
 def _delete(ctx: Context, ns: argparse.Namespace) -> None:
     _require(ctx, ns.name)
     if not ns.force:
-        raise NeedsForce(f"delete vfolder {ns.name!r} with every file in it", f"%backend vfolder delete {ns.name}")
+        raise needs_force(
+            f"delete vfolder {ns.name!r} with every file in it", f"%backend vfolder delete {ns.name}"
+        )
     with translate(f"deleting vfolder {ns.name!r}"):
         ctx.client().vfolders.delete(ns.name)
     ctx.print(f"deleted vfolder {ns.name}")
@@ -92,7 +105,12 @@ def _delete(ctx: Context, ns: argparse.Namespace) -> None:
 
 def _info(ctx: Context, ns: argparse.Namespace) -> None:
     info = _require(ctx, ns.name)
-    rows = [["name", info.name], ["id", info.id or "-"], ["host", info.host or "-"], ["status", info.status or "-"]]
+    rows = [
+        ["name", info.name],
+        ["id", info.id or "-"],
+        ["host", info.host or "-"],
+        ["status", info.status or "-"],
+    ]
     rows += [["permission", info.permission or "-"], ["usage mode", info.usage_mode or "-"]]
     for key in ("numFiles", "num_files", "used_bytes", "created_at", "max_size", "cur_size"):
         if key in info.raw and info.raw[key] is not None:
@@ -114,7 +132,11 @@ def _ls(ctx: Context, ns: argparse.Namespace) -> None:
     with translate(f"listing {ns.path or '/'!r} in vfolder {ns.name!r}"):
         entries = ctx.client().vfolders.ls(ns.name, ns.path)
     rows = [
-        [e.name + ("/" if e.is_dir else ""), "-" if e.is_dir else format_size(e.size), (e.modified or "-")[:19]]
+        [
+            e.name + ("/" if e.is_dir else ""),
+            "-" if e.is_dir else format_size(e.size),
+            (e.modified or "-")[:19],
+        ]
         for e in sorted(entries, key=lambda e: (not e.is_dir, e.name))
     ]
     ctx.print(format_table(["name", "size", "modified"], rows, empty=f"(no files in {ns.path or '/'})"))
@@ -123,7 +145,9 @@ def _ls(ctx: Context, ns: argparse.Namespace) -> None:
 def _mkdir_args(p: argparse.ArgumentParser) -> None:
     _name(p)
     p.add_argument("path", help="directory to create")
-    p.add_argument("-p", "--parents", action="store_true", help="create missing parents; no error if it exists")
+    p.add_argument(
+        "-p", "--parents", action="store_true", help="create missing parents; no error if it exists"
+    )
 
 
 def _mkdir(ctx: Context, ns: argparse.Namespace) -> None:
@@ -149,7 +173,9 @@ def _mv(ctx: Context, ns: argparse.Namespace) -> None:
 def _rm_args(p: argparse.ArgumentParser) -> None:
     _name(p)
     p.add_argument("paths", nargs="+", metavar="PATH", help="files (or directories with -r) to delete")
-    p.add_argument("-r", "--recursive", action="store_true", help="also delete directories with their contents")
+    p.add_argument(
+        "-r", "--recursive", action="store_true", help="also delete directories with their contents"
+    )
     _force(p)
 
 
@@ -158,7 +184,7 @@ def _rm(ctx: Context, ns: argparse.Namespace) -> None:
     if not ns.force:
         what = ", ".join(repr(p) for p in ns.paths[:5]) + (" ..." if len(ns.paths) > 5 else "")
         flags = " -r" if ns.recursive else ""
-        raise NeedsForce(
+        raise needs_force(
             f"delete {what} from vfolder {ns.name!r}" + (" with everything inside" if ns.recursive else ""),
             f"%backend vfolder rm{flags} {ns.name} " + " ".join(ns.paths),
         )
@@ -184,7 +210,7 @@ def _local_files(paths: list[str]) -> tuple[int, int]:
                     if full.is_file():
                         count, size = count + 1, size + full.stat().st_size
         else:
-            raise BackendUsageError(f"cannot upload {item!r}: no such file or directory here; check the path")
+            raise usage_error(f"cannot upload {item!r}: no such file or directory here; check the path")
     return count, size
 
 
@@ -192,10 +218,16 @@ def _transfer_args(p: argparse.ArgumentParser, *, upload: bool) -> None:
     _name(p)
     if upload:
         p.add_argument("paths", nargs="+", metavar="PATH", help="local files or directories (recursive)")
-        p.add_argument("--dest", default="", metavar="DIR", help="directory inside the vfolder (default: root)")
+        p.add_argument(
+            "--dest", default="", metavar="DIR", help="directory inside the vfolder (default: root)"
+        )
     else:
-        p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories in the vfolder (recursive)")
-        p.add_argument("--dest", default=".", metavar="DIR", help="local directory to write into (default: .)")
+        p.add_argument(
+            "paths", nargs="+", metavar="PATH", help="files or directories in the vfolder (recursive)"
+        )
+        p.add_argument(
+            "--dest", default=".", metavar="DIR", help="local directory to write into (default: .)"
+        )
         p.add_argument("--overwrite", action="store_true", help="replace local files that already exist")
 
 
@@ -209,12 +241,14 @@ def _bridge_transfer(ctx: Context, work: Any, bar: TransferBar, action: str) -> 
             return run_bridged(work, handle)
     except Interrupted:
         bar.close()
-        raise BackendUsageError(f"{action} was interrupted; run it again to finish (finished files are kept)") from None
+        raise usage_error(
+            f"{action} was interrupted; run it again to finish (finished files are kept)"
+        ) from None
 
 
 def _upload(ctx: Context, ns: argparse.Namespace) -> None:
     _require(ctx, ns.name)
-    count, size = _local_files(ns.paths)
+    _count, size = _local_files(ns.paths)
     bar = TransferBar(total=size, description=f"upload to {ns.name}", mode=ctx.magics.progress)
     vfolders = ctx.client().async_client.vfolders
 
@@ -239,7 +273,7 @@ def _remote_entry(ctx: Context, name: str, path: str) -> VFolderFile | None:
     for entry in entries:
         if entry.name == clean.name:
             return entry
-    raise BackendUsageError(f"vfolder {name!r} has no {path!r}; see %backend vfolder ls {name} {parent}".rstrip())
+    raise usage_error(f"vfolder {name!r} has no {path!r}; see %backend vfolder ls {name} {parent}".rstrip())
 
 
 def _walk(ctx: Context, name: str, directory: str) -> list[tuple[str, int]]:
@@ -272,7 +306,11 @@ def _download_plan(ctx: Context, ns: argparse.Namespace) -> list[tuple[str, Path
         root = PurePosixPath(clean)
         base = root.parent if entry is not None else PurePosixPath("")
         for remote, size in _walk(ctx, ns.name, "" if entry is None else clean):
-            rel = PurePosixPath(remote).relative_to(base) if str(base) not in ("", ".") else PurePosixPath(remote)
+            rel = (
+                PurePosixPath(remote).relative_to(base)
+                if str(base) not in ("", ".")
+                else PurePosixPath(remote)
+            )
             plan.append((remote, dest.joinpath(*rel.parent.parts), size))
     return plan
 
@@ -287,8 +325,9 @@ def _download(ctx: Context, ns: argparse.Namespace) -> None:
         existing = [d / PurePosixPath(r).name for r, d, _ in plan if (d / PurePosixPath(r).name).exists()]
         if existing:
             more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
-            raise BackendUsageError(
-                f"{str(existing[0])!r}{more} already exist(s); nothing was downloaded. Add --overwrite to replace "
+            raise usage_error(
+                f"{str(existing[0])!r}{more} already exist(s); nothing was downloaded. "
+                "Add --overwrite to replace "
                 "them, or choose another --dest"
             )
     size = sum(s for _, _, s in plan)
@@ -321,13 +360,19 @@ VFOLDER = {
     "mv": Command("mv", "move or rename a file in a vfolder", _mv_args, _mv),
     "rm": Command("rm", "delete files in a vfolder (needs -f)", _rm_args, _rm),
     "upload": Command(
-        "upload", "upload files/directories: upload NAME PATHS... [--dest DIR]",
-        lambda p: _transfer_args(p, upload=True), _upload,
-    ),  # fmt: skip
+        "upload",
+        "upload files/directories: upload NAME PATHS... [--dest DIR]",
+        lambda p: _transfer_args(p, upload=True),
+        _upload,
+    ),
     "download": Command(
-        "download", "download files/directories: download NAME PATHS... [--dest DIR] [--overwrite]",
-        lambda p: _transfer_args(p, upload=False), _download,
-    ),  # fmt: skip
+        "download",
+        "download files/directories: download NAME PATHS... [--dest DIR] [--overwrite]",
+        lambda p: _transfer_args(p, upload=False),
+        _download,
+    ),
 }
 
-COMMANDS = {"vfolder": Command("vfolder", "virtual folders: list, create, upload, download, ...", subcommands=VFOLDER)}
+COMMANDS = {
+    "vfolder": Command("vfolder", "virtual folders: list, create, upload, download, ...", subcommands=VFOLDER)
+}

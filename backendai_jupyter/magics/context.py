@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from ..sdk.errors import BackendError, NotFoundError
 from ..sdk.sync import Client
 from ..sdk.types import SessionInfo
 from .binding import KernelBinding, kernel_binding
-from .errors import BackendUsageError, from_sdk
+from .errors import from_sdk, usage_error
 
 if TYPE_CHECKING:
     from .magic import BackendMagics
@@ -82,10 +83,8 @@ class Context:
         """Close the client (a new one is made on next use)."""
         client, self._client = self._client, None
         if client is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a pool must never fail a command
                 client.close()
-            except Exception:  # closing a pool must never fail a command
-                pass
 
     # -- output --------------------------------------------------------------------------------------
 
@@ -128,8 +127,9 @@ class Context:
         try:
             return self.client().sessions.info(name)
         except NotFoundError:
-            raise BackendUsageError(
-                f"no session named {name!r}; list them with %backend ps (or start one: %backend start -t {name})"
+            raise usage_error(
+                f"no session named {name!r}; list them with %backend ps "
+                f"(or start one: %backend start -t {name})"
             ) from None
         except BackendError as exc:
             raise from_sdk(exc, action=f"looking up session {name!r}") from None
@@ -142,6 +142,6 @@ class Context:
             return self.bound
         if self.kernel is not None and (current := self.kernel.current()) is not None:
             return current[0]
-        raise BackendUsageError(
+        raise usage_error(
             "no session given and none is attached; name one (see %backend ps) or run %backend attach NAME"
         )

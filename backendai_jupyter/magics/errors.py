@@ -1,13 +1,9 @@
-"""Every mistake as a short ``UsageError``: bad input, refused requests and SDK failures, each with a next step.
+"""Every mistake as a short ``UsageError``: bad input, refusals and SDK failures, each with a next step.
 
-::
-
-    UsageError (IPython)          shown as one line, never a traceback
-    └── BackendUsageError         raised by the %backend magics
-        └── NeedsForce            a destructive action without -f: says what it would do
-
-SDK errors are turned into one line naming the cause and the next step by :func:`from_sdk`; the
-:func:`translate` context manager does that for a whole subcommand.
+Every error the magics raise is a plain IPython ``UsageError``: IPython shows exactly that class (not its
+subclasses) as one line without a traceback. :func:`usage_error` makes one, :func:`needs_force` the one for
+a destructive action without ``-f`` (it says what ``-f`` would do). :func:`from_sdk` turns an SDK error
+into one line naming the cause and the next step; :func:`translate` does that for a whole block.
 """
 
 from __future__ import annotations
@@ -33,18 +29,17 @@ from ..sdk.errors import (
     TooManySessionsMatchedError,
 )
 
-__all__ = ["BackendUsageError", "NeedsForce", "from_sdk", "one_line", "translate"]
+__all__ = ["from_sdk", "needs_force", "one_line", "translate", "usage_error"]
 
 
-class BackendUsageError(UsageError):
+def usage_error(message: str) -> UsageError:
     """A %backend mistake or refusal; the message names the bad value and the fix."""
+    return UsageError(message)
 
 
-class NeedsForce(BackendUsageError):
-    """A destructive action asked for without ``-f``; the message says what ``-f`` would do."""
-
-    def __init__(self, would: str, command: str) -> None:
-        super().__init__(f"this would {would}; nothing was changed. To do it, run: {command} -f")
+def needs_force(would: str, command: str) -> UsageError:
+    """A destructive action asked for without ``-f``: what it would do, and the command that does it."""
+    return UsageError(f"this would {would}; nothing was changed. To do it, run: {command} -f")
 
 
 def one_line(exc: BaseException) -> str:
@@ -79,29 +74,31 @@ def _next_step(exc: BackendError) -> str:
     return ""
 
 
-def from_sdk(exc: BaseException, *, action: str = "") -> BackendUsageError:
+def from_sdk(exc: BaseException, *, action: str = "") -> UsageError:
     """One line for an SDK (or OS) failure: what failed, why, and what to do next."""
     what = f"{action} failed: " if action else ""
-    if isinstance(exc, BackendClientError) and not isinstance(exc, BackendConnectionError | BackendTimeoutError):
+    if isinstance(exc, BackendClientError) and not isinstance(
+        exc, BackendConnectionError | BackendTimeoutError
+    ):
         # client errors already name the bad value and its fix
-        return BackendUsageError(f"{what}{one_line(exc)}")
+        return usage_error(f"{what}{one_line(exc)}")
     if isinstance(exc, BackendError):
         step = _next_step(exc)
-        return BackendUsageError(f"{what}{one_line(exc)}" + (f"; {step}" if step else ""))
+        return usage_error(f"{what}{one_line(exc)}" + (f"; {step}" if step else ""))
     if isinstance(exc, FileNotFoundError):
-        return BackendUsageError(f"{what}no such file or directory: {exc.filename!r}; check the path")
+        return usage_error(f"{what}no such file or directory: {exc.filename!r}; check the path")
     if isinstance(exc, IsADirectoryError | NotADirectoryError | PermissionError | FileExistsError):
-        return BackendUsageError(f"{what}{exc.strerror}: {exc.filename!r}; check the path")
+        return usage_error(f"{what}{exc.strerror}: {exc.filename!r}; check the path")
     if isinstance(exc, OSError):
-        return BackendUsageError(f"{what}{one_line(exc)}; check the path and the disk")
+        return usage_error(f"{what}{one_line(exc)}; check the path and the disk")
     if isinstance(exc, EOFError):
-        return BackendUsageError(f"{what}no input could be read (this frontend has no input prompt)")
-    return BackendUsageError(f"{what}{one_line(exc)}")
+        return usage_error(f"{what}no input could be read (this frontend has no input prompt)")
+    return usage_error(f"{what}{one_line(exc)}")
 
 
 @contextlib.contextmanager
 def translate(action: str = "") -> Iterator[None]:
-    """Turn SDK, OS and timeout failures inside the block into a one-line ``BackendUsageError``."""
+    """Turn SDK, OS and timeout failures inside the block into a one-line ``UsageError``."""
     try:
         yield
     except UsageError:

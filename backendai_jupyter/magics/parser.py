@@ -6,9 +6,9 @@ import argparse
 import shlex
 import sys
 from collections.abc import Iterable, Sequence
-from typing import IO, Any, NoReturn
+from typing import Any, NoReturn
 
-from .errors import BackendUsageError
+from .errors import usage_error
 
 __all__ = [
     "HelpShown",
@@ -34,15 +34,15 @@ class MagicParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Raise a one-line UsageError pointing at ``--help``."""
-        raise BackendUsageError(f"{self.prog}: {message}; see {self.prog} --help")
+        raise usage_error(f"{self.prog}: {message}; see {self.prog} --help")
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         """``--help`` (or a parse failure argparse reports by exiting): never leave the process."""
         if status:
-            raise BackendUsageError(f"{self.prog}: {(message or 'invalid arguments').strip()}")
+            raise usage_error(f"{self.prog}: {(message or 'invalid arguments').strip()}")
         raise HelpShown()
 
-    def print_help(self, file: IO[str] | None = None) -> None:
+    def print_help(self, file: Any = None) -> None:
         """Print help to the current stdout (captured by IPython, unlike the stdout bound at import)."""
         (file or sys.stdout).write(self.format_help())
 
@@ -51,7 +51,7 @@ class MagicParser(argparse.ArgumentParser):
         try:
             return self.parse_args(list(args))
         except ValueError as exc:  # argparse raises these for some malformed option strings
-            raise BackendUsageError(f"{self.prog}: {exc}; see {self.prog} --help") from None
+            raise usage_error(f"{self.prog}: {exc}; see {self.prog} --help") from None
 
 
 def split_args(line: str, *, prog: str = "%backend") -> list[str]:
@@ -59,7 +59,7 @@ def split_args(line: str, *, prog: str = "%backend") -> list[str]:
     try:
         return shlex.split(line, posix=True)
     except ValueError as exc:
-        raise BackendUsageError(f"{prog}: cannot split {line!r}: {exc}; close the quote") from None
+        raise usage_error(f"{prog}: cannot split {line!r}: {exc}; close the quote") from None
 
 
 def parse_pairs(items: Iterable[str], *, option: str, example: str) -> dict[str, str]:
@@ -71,7 +71,7 @@ def parse_pairs(items: Iterable[str], *, option: str, example: str) -> dict[str,
                 continue
             key, sep, value = part.partition("=")
             if not sep or not key.strip():
-                raise BackendUsageError(f"{option} {part!r} is not KEY=VALUE; write it as e.g. {option} {example}")
+                raise usage_error(f"{option} {part!r} is not KEY=VALUE; write it as e.g. {option} {example}")
             pairs[key.strip()] = value.strip()
     return pairs
 
@@ -82,7 +82,7 @@ def parse_env(items: Iterable[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not key.strip().replace("_", "a").isalnum():
-            raise BackendUsageError(f"-e {item!r} is not NAME=VALUE; write it as e.g. -e SEED=42")
+            raise usage_error(f"-e {item!r} is not NAME=VALUE; write it as e.g. -e SEED=42")
         env[key.strip()] = value
     return env
 
@@ -91,21 +91,36 @@ def add_start_options(parser: argparse.ArgumentParser) -> None:
     """The options ``start``, ``run`` and ``%%backend`` share (named as in the backend.ai CLI)."""
     parser.add_argument("-t", "--name", metavar="NAME", help="session name (default: generated)")
     parser.add_argument(
-        "-r", "--resources", metavar="KEY=VALUE", action="append", default=[],
+        "-r",
+        "--resources",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
         help="resource slots, e.g. -r cpu=2 -r mem=4g (default: BackendMagics.resources)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "-m", "--mount", metavar="VFOLDER", action="append", default=[],
+        "-m",
+        "--mount",
+        metavar="VFOLDER",
+        action="append",
+        default=[],
         help="vfolder to mount (repeat for more; default: BackendMagics.mounts)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "-e", "--env", metavar="KEY=VALUE", action="append", default=[],
+        "-e",
+        "--env",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
         help="environment variable of the session (repeat for more)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--max-wait", metavar="SECONDS", type=_seconds, default=None,
+        "--max-wait",
+        metavar="SECONDS",
+        type=_seconds,
+        default=None,
         help="wait at most this long for the session to start (0: no limit)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--enqueue-only", action="store_true", help="return at once; do not wait for the session to start"
     )

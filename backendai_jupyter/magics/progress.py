@@ -1,4 +1,4 @@
-"""Transfer progress: one byte-counting bar per transfer (a widget in a notebook, text elsewhere) and a summary."""
+"""Transfer progress: one byte-counting bar per transfer (a widget in a notebook, text elsewhere)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .errors import BackendUsageError
+from .errors import usage_error
 from .parser import MagicParser
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def dispatch(ctx: Context, prog: str, commands: Mapping[str, Command], args: Seq
     command = commands.get(name)
     if command is None:
         shown = name if len(name) <= 40 else name[:40] + "..."
-        raise BackendUsageError(
+        raise usage_error(
             f"{prog}: unknown command {shown!r}.{suggest(name, list(commands))} "
             f"Commands: {', '.join(commands)}; see {prog} --help"
         )
@@ -70,5 +70,5 @@ def dispatch(ctx: Context, prog: str, commands: Mapping[str, Command], args: Seq
         command.arguments(parser)
     namespace = parser.parse(rest)
     if command.run is None:  # pragma: no cover - every leaf command has a run function
-        raise BackendUsageError(f"{sub_prog} cannot run on its own; see {sub_prog} --help")
+        raise usage_error(f"{sub_prog} cannot run on its own; see {sub_prog} --help")
     return command.run(ctx, namespace)

@@ -76,7 +76,7 @@ def _format_decimal(value: Decimal) -> str:
 
 
 def parse_range_value(expr: str) -> tuple[str, ...]:
-    """The values of one expression: ``case:a,b,c``, ``linspace:START,STOP,NUM``, ``range:[START,]STOP[,STEP]``."""
+    """Values of ``case:a,b,c``, ``linspace:START,STOP,NUM`` or ``range:[START,]STOP[,STEP]``."""
     kind, sep, body = expr.partition(":")
     if not sep:
         raise RangeError(f"{expr!r} has no kind; write case:a,b, linspace:0,1,5 or range:1,10,2")
@@ -98,7 +98,7 @@ def parse_range_value(expr: str) -> tuple[str, ...]:
         if num == 1:
             return (_format_decimal(start),)
         step = (stop - start) / (num - 1)
-        return tuple(_format_decimal(start + step * i) for i in range(num - 1)) + (_format_decimal(stop),)
+        return (*(_format_decimal(start + step * i) for i in range(num - 1)), _format_decimal(stop))
     if kind == "range":
         parts = body.split(",")
         if not 1 <= len(parts) <= 3 or not body.strip():
@@ -166,7 +166,7 @@ def expand_cases(
     cases: list[Case] = []
     seen: set[tuple[tuple[tuple[str, str], ...], str | None]] = set()
     for combo in itertools.product(*value_lists):
-        variables = dict(zip(keys, combo))
+        variables = dict(zip(keys, combo, strict=True))
         filled_env = {k: _fill(v, variables, f"-e {k}=") if keys and "$" in v else v for k, v in env.items()}
         for key in standalone:
             filled_env.setdefault(key, variables[key])

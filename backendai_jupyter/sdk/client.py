@@ -237,6 +237,11 @@ class AsyncClient:
         return self._server_version
 
     @property
+    def sleep(self) -> Callable[[float], Awaitable[None]]:
+        """The sleep used for every backoff (injected in tests so that no real time passes)."""
+        return self._sleep
+
+    @property
     def manager_version(self) -> str | None:
         """The manager release the server reported (e.g. ``"24.03.11"``), once negotiated."""
         return self._manager_version

@@ -40,7 +40,9 @@ def widgets_usable(shell: Any, mode: str = "auto") -> tuple[bool, str]:
 
 def sessions_text(rows: Sequence[SessionRow]) -> str:
     """The session list as text, followed by the commands the picker's buttons stand for."""
-    table = format_table(["name", "id", "status", "image", "age"], [r.cells() for r in rows], empty="(no sessions)")
+    table = format_table(
+        ["name", "id", "status", "image", "age"], [r.cells() for r in rows], empty="(no sessions)"
+    )
     example = rows[0].name if rows else "NAME"
     commands = [
         "commands:",

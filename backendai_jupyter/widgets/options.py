@@ -14,8 +14,8 @@ from ..sdk.types import ImageInfo, SessionListItem, VFolderInfo
 __all__ = [
     "ACTIVE_STATUSES",
     "DEAD_STATUSES",
-    "PickerBackend",
     "RESOURCE_PRESETS",
+    "PickerBackend",
     "SessionRow",
     "format_age",
     "format_size",
@@ -124,9 +124,7 @@ def format_size(size: float | None) -> str:
     return f"{value:.1f} TiB"  # pragma: no cover - the loop always returns
 
 
-def session_rows(
-    items: Iterable[SessionListItem], *, now: dt.datetime | None = None
-) -> list[SessionRow]:
+def session_rows(items: Iterable[SessionListItem], *, now: dt.datetime | None = None) -> list[SessionRow]:
     """Rows for sessions: active ones first, newest first within each group."""
     rows = [
         SessionRow(
@@ -173,7 +171,7 @@ def vfolder_choices(folders: Iterable[VFolderInfo]) -> list[tuple[str, str]]:
 
 
 def parse_resources(text: str) -> dict[str, str]:
-    """``"cpu=2, mem=4g"`` or a preset label -> ``{"cpu": "2", "mem": "4g"}``; ValueError names the bad part."""
+    """``"cpu=2, mem=4g"`` or a preset label -> ``{"cpu": "2", "mem": "4g"}``; ValueError names a bad part."""
     text = RESOURCE_PRESETS.get(text, text)
     slots: dict[str, str] = {}
     for part in text.replace(";", ",").split(","):
@@ -203,7 +201,7 @@ def format_table(
             widths[i] = max(widths[i], len(cell))
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
 
     out = [line(list(headers)), line(["-" * w for w in widths])]
     out.extend(line(row) for row in text_rows)

@@ -1,4 +1,4 @@
-"""The session picker: sessions with status and age, refresh, attach, terminate (confirmed) and a create form."""
+"""The session picker: sessions with status and age, refresh, attach, confirmed terminate, a create form."""
 
 from __future__ import annotations
 
@@ -43,17 +43,34 @@ class SessionPicker(w.VBox, w.ValueWidget):  # type: ignore[misc]
         self._name = w.Text(description="Name", placeholder="generated when empty")
         self._image = w.Dropdown(description="Image", options=[])
         self._resources = w.Combobox(
-            description="Resources", options=list(RESOURCE_PRESETS), placeholder="cpu=1,mem=1g", ensure_option=False
+            description="Resources",
+            options=list(RESOURCE_PRESETS),
+            placeholder="cpu=1,mem=1g",
+            ensure_option=False,
         )
         self._mounts = w.SelectMultiple(description="Mounts", options=[], rows=4)
         self._create_button = w.Button(description="Create", icon="plus", button_style="primary")
         self._form = w.VBox(
-            [w.HTML("<b>New session</b>"), self._name, self._image, self._resources, self._mounts, self._create_button]
+            [
+                w.HTML("<b>New session</b>"),
+                self._name,
+                self._image,
+                self._resources,
+                self._mounts,
+                self._create_button,
+            ]
         )
         self._status = w.HTML("")
         buttons = w.HBox([self._refresh_button, self._attach_button, self._terminate_button])
         super().__init__(
-            children=[w.HTML("<b>Backend.AI sessions</b>"), self._list, buttons, self._confirm, self._form, self._status],
+            children=[
+                w.HTML("<b>Backend.AI sessions</b>"),
+                self._list,
+                buttons,
+                self._confirm,
+                self._form,
+                self._status,
+            ],
             **kwargs,
         )
         self._list.observe(self._on_select, names="value")
@@ -108,7 +125,9 @@ class SessionPicker(w.VBox, w.ValueWidget):  # type: ignore[misc]
     def select(self, name: str) -> None:
         """Select a session by name (as a click on its row would)."""
         if name not in [r.name for r in self._rows]:
-            raise ValueError(f"session {name!r} is not in the picker; call refresh() or pick one of {self.names()}")
+            raise ValueError(
+                f"session {name!r} is not in the picker; call refresh() or pick one of {self.names()}"
+            )
         self._list.value = name
 
     def names(self) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -136,6 +137,10 @@ def test_local_serves_in_the_foreground(tmp_path: Path) -> None:
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.startswith("backendai-jupyter local endpoint: http://127.0.0.1:"), first
+        lines = [proc.stdout.readline() for _ in range(12)]
+        assert any("export BACKEND_SECRET_KEY=" in line for line in lines)
+        # local/__main__ installs its SIGTERM handler just after printing; give it a moment (reported)
+        time.sleep(0.5)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -7,11 +7,12 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from manager_helpers import Api
+from manager_helpers import Api, make_endpoint
 
 SESSION = "exec-tests"
 
@@ -205,3 +206,25 @@ async def test_runs_on_one_session_are_queued_fifo(api: Api, session: str) -> No
     second = await final(api, session, "print('second')")
     assert (await first)["console"] == [["stdout", "first\n"]]
     assert second["console"] == [["stdout", "second\n"]]
+
+
+async def test_kernel_death_finishes_the_run_and_ends_the_session(api: Api) -> None:
+    await api.create("dying-sess")
+    result = (await api.run_to_end("dying-sess", "import os\nos._exit(1)"))[-1]
+    assert result["exitCode"] == 130
+    deadline = time.monotonic() + 15
+    while (await api.call("GET", "/session/dying-sess"))[0] != 404:
+        assert time.monotonic() < deadline, "the session outlived its kernel"
+        await asyncio.sleep(0.1)
+
+
+async def test_exec_timeout(tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    endpoint = make_endpoint(tmp_path, exec_timeout=1.0)
+    try:
+        api = Api(endpoint.url, endpoint.access_key, endpoint.secret_key, http)
+        await api.create("slow-sess")
+        results = await api.run_to_end("slow-sess", "import time\ntime.sleep(20)")
+        assert results[-1]["status"] == "exec-timeout"
+        assert results[-1]["exitCode"] is None
+    finally:
+        endpoint.stop()

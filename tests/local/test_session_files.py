@@ -88,6 +88,22 @@ async def test_list_files_format(stack: Stack, workdir: Path) -> None:
     assert "/home/work/nope" in body["errors"]
 
 
+async def test_absolute_paths_inside_home_work(stack: Stack, workdir: Path) -> None:
+    # the official CLI lists "/home/work" by default; the agent accepts absolute paths below it
+    status, body = await stack.call("GET", f"/session/{SESSION}/files", json={"path": "/home/work"})
+    assert status == 200
+    assert body["abspath"] == "/home/work"
+    status, body = await stack.call("GET", f"/session/{SESSION}/files", json={"path": "/home/work/sub/"})
+    assert [f["filename"] for f in json.loads(body["files"])] == ["inner.txt"]
+    async with stack.request(
+        "POST", f"/session/{SESSION}/download_single", json={"file": "/home/work/hello.txt"}
+    ) as resp:
+        assert await resp.read() == b"hello"
+    for bad in ("/home/workx", "/home/work/../work/hello.txt", "/home", "/etc/passwd", "//home/work"):
+        status, body = await stack.call("POST", f"/session/{SESSION}/download_single", json={"file": bad})
+        assert status == 400, bad
+
+
 async def test_list_files_parameters(stack: Stack, workdir: Path) -> None:
     status, body = await stack.call("GET", f"/session/{SESSION}/files")
     assert (status, problem_type(body)) == (400, "invalid-api-params"), "a JSON body is required"

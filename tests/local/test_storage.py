@@ -223,6 +223,7 @@ async def test_directory_download(stack: Stack, tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_text("must not leak")
     (root / "d" / "leak.txt").symlink_to(tmp_path / "secret.txt")
     (root / "d" / "alias.txt").symlink_to("a.txt")
+    os.mkfifo(root / "d" / "pipe")  # reading it would block forever: left out of the zip, refused alone
     url, token = await stack.ticket("vf", "download", {"path": "d"})
     async with stack.http.get(with_token(url, token)) as resp:
         assert resp.status == 400
@@ -237,6 +238,9 @@ async def test_directory_download(stack: Stack, tmp_path: Path) -> None:
     assert archive.read("a.txt") == b"alpha"
     assert archive.read("alias.txt") == b"alpha"
     assert archive.read("sub/b.bin") == (root / "d" / "sub" / "b.bin").read_bytes()
+    url, token = await stack.ticket("vf", "download", {"path": "d/pipe"})
+    async with stack.http.get(with_token(url, token)) as resp:
+        assert resp.status == 400
     # the ticket may also ask for the archive (request-download's "archive")
     url, token = await stack.ticket("vf", "download", {"path": "d", "archive": True})
     async with stack.http.get(with_token(url, token)) as resp:

@@ -83,7 +83,7 @@ class VFolders:
         max_attempts: int = MAX_TRANSFER_ATTEMPTS,
     ) -> None:
         self._client = client
-        self._sleep: Sleep = sleep or asyncio.sleep
+        self._sleep: Sleep = sleep or client.sleep
         self._max_attempts = max_attempts
 
     @staticmethod

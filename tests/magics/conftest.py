@@ -1,0 +1,83 @@
+"""Fixtures of the magics tests: IPython's testing shell with %backend loaded against the local endpoint."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.testing import globalipapp
+from IPython.utils.capture import CapturedIO, capture_output
+
+from backendai_jupyter.magics import BackendMagics, load_ipython_extension, unload_ipython_extension
+from backendai_jupyter.sdk import Client
+from backendai_jupyter.widgets.options import ACTIVE_STATUSES
+
+
+@dataclass
+class Shell:
+    """The testing shell with fresh magics, and a client of its own to check what the magics did."""
+
+    ip: InteractiveShell
+    magics: BackendMagics
+    client: Client
+    last: CapturedIO | None = field(default=None)
+
+    def line(self, args: str) -> str:
+        """Run ``%backend args``; return its stdout (exceptions propagate, e.g. UsageError)."""
+        with capture_output() as cap:
+            try:
+                self.magics.backend(args)
+            finally:
+                self.last = cap
+        return cap.stdout
+
+    def cell(self, line: str, body: str) -> CapturedIO:
+        """Run a ``%%backend line`` cell; return everything it showed."""
+        with capture_output() as cap:
+            try:
+                self.magics.backend_cell(line, body)
+            finally:
+                self.last = cap
+        return cap
+
+    def run_cell(self, code: str) -> tuple[Any, CapturedIO]:
+        """Run a whole cell through IPython (as a user would), capturing what it showed."""
+        with capture_output() as cap:
+            result = self.ip.run_cell(code, store_history=False)
+        return result, cap
+
+    def active_sessions(self) -> dict[str, str]:
+        """Active session names -> status, straight from the server."""
+        return {s.name or s.id: s.status for s in self.client.sessions.iter_all(status=ACTIVE_STATUSES)}
+
+
+def _clean_env(monkeypatch: pytest.MonkeyPatch, endpoint: Any) -> None:
+    for key in list(os.environ):
+        if key.startswith(("BACKEND_", "SORNA_", "BACKENDAI_JUPYTER_")):
+            monkeypatch.delenv(key, raising=False)
+    for key, value in endpoint.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("BACKENDAI_JUPYTER_PROGRESS", "text")
+
+
+@pytest.fixture
+def shell(local_endpoint: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shell]:
+    """%backend in IPython's testing shell; every session the test leaves active is destroyed afterwards."""
+    _clean_env(monkeypatch, local_endpoint)
+    globalipapp.start_ipython()  # once per process; later calls do nothing
+    ip = InteractiveShell.instance()
+    magics = load_ipython_extension(ip)
+    client = Client(local_endpoint.config())
+    before = {s.name for s in client.sessions.iter_all(status=ACTIVE_STATUSES)}
+    try:
+        yield Shell(ip=ip, magics=magics, client=client)
+    finally:
+        unload_ipython_extension(ip)
+        for item in client.sessions.iter_all(status=ACTIVE_STATUSES):
+            if item.name not in before:
+                client.sessions.destroy(item.name or item.id, forced=True)
+        client.close()
