@@ -92,6 +92,18 @@ def _upload_temp(root: Path, session: str) -> Path:
     return root / UPLOAD_DIRNAME / session
 
 
+def _create_temp(temp: Path) -> None:
+    """Create an empty temp file; a finishing upload may remove the empty folder in between, so try twice."""
+    for attempt in (1, 2):
+        temp.parent.mkdir(exist_ok=True)
+        try:
+            temp.open("xb").close()
+            return
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+
+
 # ---------------------------------------------------------------------------------------------------------
 # tickets, issued through the manager's request-upload / request-download
 
@@ -112,8 +124,7 @@ async def prepare_upload(ctx: LocalContext, *, vfid: str, relpath: str, size: in
             target.parent.mkdir(parents=True, exist_ok=True)
             target.open("wb").close()
         else:
-            temp.parent.mkdir(exist_ok=True)
-            temp.open("xb").close()
+            _create_temp(temp)
 
     try:
         await asyncio.to_thread(_create)
@@ -382,8 +393,7 @@ async def _tus_patch(request: web.Request) -> web.Response:
         if not temp.exists():
             if token.size != 0 or not root.is_dir():
                 raise _no_session()
-            temp.parent.mkdir(exist_ok=True)
-            temp.touch()
+            _create_temp(temp)
         offset = temp.stat().st_size
         claimed = request.headers.get("Upload-Offset")
         if claimed is not None and claimed.strip() != str(offset):

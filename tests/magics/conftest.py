@@ -73,6 +73,7 @@ def shell(local_endpoint: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shel
     magics = load_ipython_extension(ip)
     client = Client(local_endpoint.config())
     before = {s.name for s in client.sessions.iter_all(status=ACTIVE_STATUSES)}
+    folders_before = {f.name for f in client.vfolders.list()}
     try:
         yield Shell(ip=ip, magics=magics, client=client)
     finally:
@@ -80,4 +81,7 @@ def shell(local_endpoint: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shel
         for item in client.sessions.iter_all(status=ACTIVE_STATUSES):
             if item.name not in before:
                 client.sessions.destroy(item.name or item.id, forced=True)
+        for folder in client.vfolders.list():
+            if folder.name not in folders_before:
+                client.vfolders.delete(folder.name)
         client.close()

@@ -240,3 +240,36 @@ def test_images_and_the_text_session_picker(shell: Shell) -> None:
     assert "cannot show widgets" in text and name in text
     assert "%backend attach" in text and "%backend rm" in text
     assert "use one with: %backend start IMAGE" in shell.line("images --pick")
+
+
+def test_login_logout_in_session_mode(shell: Shell, local_endpoint: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backendai_jupyter.local.state import load_credentials
+
+    creds = load_credentials(local_endpoint.data_dir)  # type: ignore[attr-defined]
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str = "") -> str:
+        prompts.append(prompt)
+        return creds.password
+
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    with pytest.raises(UsageError, match="not logged in"):
+        shell.line("logout")
+    out = shell.line(f"login -u {creds.user.email}")
+    assert "logged in as" in out and creds.password not in out
+    assert prompts == ["Password: "]
+    config = shell.line("config")
+    assert "session" in config and creds.password not in config
+    assert "RUNNING" in shell.line("ps") or "no active sessions" in shell.last.stdout  # type: ignore[union-attr]
+    assert "logged out" in shell.line("logout")
+
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "wrong-password")
+    with pytest.raises(UsageError, match="was refused"):
+        shell.line(f"login -u {creds.user.email}")
+    monkeypatch.setattr("getpass.getpass", _raise_eof)
+    with pytest.raises(UsageError, match="cannot prompt for password"):
+        shell.line(f"login -u {creds.user.email}")
+
+
+def _raise_eof(prompt: str = "") -> str:
+    raise EOFError
