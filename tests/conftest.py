@@ -53,9 +53,22 @@ def start_local_endpoint(data_dir: Path, *extra_args: str) -> tuple[subprocess.P
     """Start ``python -m backendai_jupyter.local`` on a free loopback port and wait until it serves."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "SORNA_"))}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "backendai_jupyter.local", "--host", "127.0.0.1", "--port", "0",
-         "--data-dir", str(data_dir), *extra_args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "backendai_jupyter.local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+            *extra_args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     assert proc.stdout is not None
     found: dict[str, str] = {}
@@ -76,8 +89,11 @@ def start_local_endpoint(data_dir: Path, *extra_args: str) -> tuple[subprocess.P
         stop_process(proc)
         raise RuntimeError("local endpoint did not start:\n" + "".join(lines))
     endpoint = RunningEndpoint(
-        url=found["url"], access_key=found["BACKEND_ACCESS_KEY"], secret_key=found["BACKEND_SECRET_KEY"],
-        data_dir=data_dir, pid=proc.pid,
+        url=found["url"],
+        access_key=found["BACKEND_ACCESS_KEY"],
+        secret_key=found["BACKEND_SECRET_KEY"],
+        data_dir=data_dir,
+        pid=proc.pid,
     )
     return proc, endpoint
 

@@ -41,9 +41,9 @@ DATE_WINDOW = timedelta(minutes=15)
 RATE_WINDOW_SECONDS = 900
 ANONYMOUS_RATE_LIMIT = 1000
 #: request key holding ``(limit, remaining)`` for the X-RateLimit-* headers
-REQUEST_RATE = "backendai_rate"
+REQUEST_RATE = web.RequestKey("backendai_rate", tuple[int, int])
 #: request key set when the caller was authenticated by a web-server session cookie instead of a signature
-REQUEST_WEB_SESSION = "backendai_web_session"
+REQUEST_WEB_SESSION = web.RequestKey("backendai_web_session", bool)
 
 _H = TypeVar("_H", bound=Callable[..., Awaitable[web.StreamResponse]])
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -16,8 +16,11 @@ pytestmark = pytest.mark.timeout(240)
 
 def test_run_code_with_rm(shell: Shell) -> None:
     name = f"mgrun-{secrets.token_hex(3)}"
-    out = shell.line(f"run --rm -t {name} -e WHO=world -c \"import os; print('hello', os.environ['WHO'])\" python")
-    assert "hello world" in out and f"removed session {name}" in out
+    out = shell.line(
+        f"run --rm -t {name} -e WHO=world -c \"import os; print('hello', os.environ['WHO'])\" python"
+    )
+    assert "hello world" in out
+    assert f"removed session {name}" in out
     assert name not in shell.active_sessions()
 
 
@@ -33,7 +36,7 @@ def test_run_files_and_exec_in_batch_mode(shell: Shell, tmp_path: Path) -> None:
 
 
 def test_run_remote_error_keeps_its_name(shell: Shell) -> None:
-    result, cap = shell.run_cell('%backend run --rm -c "int(\'x\')" python')
+    result, cap = shell.run_cell("%backend run --rm -c \"int('x')\" python")
     assert not result.success
     assert type(result.error_in_exec).__name__ == "ValueError"
     assert "Traceback" not in cap.stdout.split("ValueError")[0] or "backendai_jupyter" not in cap.stdout
@@ -57,10 +60,12 @@ def test_sweep_of_eight_sessions(shell: Shell) -> None:
     code = "import os; print('case', os.environ['X'], os.environ['MODE'])"
     started = time.monotonic()
     out = shell.line(
-        f'run --rm -t {base} -c "{code}" --env-range X=range:1,5 --env-range MODE=case:fast,slow --max-parallel 4 python'
+        f'run --rm -t {base} -c "{code}" --env-range X=range:1,5 --env-range MODE=case:fast,slow '
+        "--max-parallel 4 python"
     )
     elapsed = time.monotonic() - started
-    assert "running 8 combinations" in out and "all 8 runs succeeded" in out
+    assert "running 8 combinations" in out
+    assert "all 8 runs succeeded" in out
     for x in range(1, 5):
         for mode in ("fast", "slow"):
             assert f"case {x} {mode}" in out
@@ -70,7 +75,8 @@ def test_sweep_of_eight_sessions(shell: Shell) -> None:
     # the live status table: one display, then updates in place with the same display id
     outputs = shell.last.outputs  # type: ignore[union-attr]
     ids = {o.transient["display_id"] for o in outputs if o.transient}
-    assert len(ids) == 1 and len(outputs) > 2
+    assert len(ids) == 1
+    assert len(outputs) > 2
     assert "done" in outputs[-1].data["text/plain"]
 
 
@@ -80,5 +86,6 @@ def test_sweep_with_exec_range_and_a_failure(shell: Shell, tmp_path: Path) -> No
     with pytest.raises(UsageError, match=r"1 of 3 runs failed: #2"):
         shell.line(f"run --rm --exec 'python main.py $N' --exec-range N=range:1,4 -q python {script}")
     out = shell.last.stdout  # type: ignore[union-attr]
-    assert "n 1" in out and "n 3" in out
+    assert "n 1" in out
+    assert "n 3" in out
     assert not [n for n in shell.active_sessions() if n.startswith("sweep-")]

@@ -19,9 +19,22 @@ def fresh(prefix: str) -> str:
 
 def test_help_lists_every_command(shell: Shell) -> None:
     out = shell.line("--help")
-    for name in ("config", "login", "ps", "start", "run", "rm", "events", "attach", "vfolder", "images", "sessions"):
+    for name in (
+        "config",
+        "login",
+        "ps",
+        "start",
+        "run",
+        "rm",
+        "events",
+        "attach",
+        "vfolder",
+        "images",
+        "sessions",
+    ):
         assert f"  {name}" in out
-    assert "%backend run" in shell.line("run --help") and "linspace:" in shell.last.stdout  # type: ignore[union-attr]
+    assert "%backend run" in shell.line("run --help")
+    assert "linspace:" in shell.last.stdout
     assert "--overwrite" in shell.line("vfolder download --help")
 
 
@@ -42,11 +55,15 @@ def test_ipython_shows_usage_errors_without_a_traceback(shell: Shell) -> None:
     result, cap = shell.run_cell("%backend rm no-such-session-here")
     assert not result.success
     text = cap.stdout + cap.stderr
-    assert "no-such-session-here" in text and "does not exist" in text
-    assert "Traceback" not in text and "File " not in text
+    assert "no-such-session-here" in text
+    assert "does not exist" in text
+    assert "Traceback" not in text
+    assert "File " not in text
 
 
-def test_config_shows_sources_and_masks_the_secret(shell: Shell, local_endpoint: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_shows_sources_and_masks_the_secret(
+    shell: Shell, local_endpoint: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BACKENDAI_JUPYTER_IMAGE", "python:3.11")
     shell.ip.run_line_magic("config", "BackendMagics.concurrency = 6")
     out = shell.line("config")
@@ -55,7 +72,9 @@ def test_config_shows_sources_and_masks_the_secret(shell: Shell, local_endpoint:
     assert "***** (set)" in out
     assert "environment (BACKEND_ENDPOINT)" in out
     assert "default" in out
-    assert "concurrency" in out and "6" in out and "config (file or %config)" in out
+    assert "concurrency" in out
+    assert "6" in out
+    assert "config (file or %config)" in out
     assert "environment (BACKENDAI_JUPYTER_IMAGE)" in out
     assert shell.magics.concurrency == 6
     with pytest.raises(Exception, match="from 1 to 64"):
@@ -65,11 +84,14 @@ def test_config_shows_sources_and_masks_the_secret(shell: Shell, local_endpoint:
 def test_start_ps_info_logs_restart_interrupt_rm(shell: Shell) -> None:
     name = fresh("mg-start")
     out = shell.line(f"start -t {name} -r cpu=1 -e GREETING=hi --max-wait 60 python")
-    assert f"started session {name}" in out and "RUNNING" in out
+    assert f"started session {name}" in out
+    assert "RUNNING" in out
     assert shell.magics.context.bound == name
     assert shell.active_sessions()[name] == "RUNNING"
     listing = shell.line("ps")
-    assert name in listing and "RUNNING" in listing and "+" in listing
+    assert name in listing
+    assert "RUNNING" in listing
+    assert "+" in listing
     assert name in shell.line("ps --all")
     assert "status" in shell.line(f"info {name}")
     shell.line(f"logs {name}")
@@ -90,7 +112,8 @@ def test_ps_paging(shell: Shell) -> None:
     for name in names:
         shell.line(f"start --enqueue-only -t {name} python")
     out = shell.line("ps --page-size 2")
-    assert "page 1 of" in out and "next: %backend ps --page-size 2 --page 2" in out
+    assert "page 1 of" in out
+    assert "next: %backend ps --page-size 2 --page 2" in out
     second = shell.line("ps --page-size 2 --page 2")
     assert "page 2 of" in second
     shell.line("rm " + " ".join(names))
@@ -114,7 +137,9 @@ def test_start_with_unknown_image_names_it(shell: Shell) -> None:
 def test_cell_magic_renders_streams_media_and_remote_errors(shell: Shell) -> None:
     name = fresh("mg-cell")
     cap = shell.cell(f"{name} python", "print('out'); import sys; print('err', file=sys.stderr)")
-    assert "starting session" in cap.stdout and "out\n" in cap.stdout and "err" in cap.stderr
+    assert "starting session" in cap.stdout
+    assert "out\n" in cap.stdout
+    assert "err" in cap.stderr
     assert shell.magics.context.bound == name
     cap = shell.cell("", "from IPython.display import HTML, display\ndisplay(HTML('<b>bold</b>'))")
     assert any("text/html" in o.data for o in cap.outputs)
@@ -122,7 +147,8 @@ def test_cell_magic_renders_streams_media_and_remote_errors(shell: Shell) -> Non
     assert not result.success
     assert type(result.error_in_exec).__name__ == "ZeroDivisionError"
     text = cap.stdout + cap.stderr
-    assert "ZeroDivisionError" in text and "backendai_jupyter" not in text
+    assert "ZeroDivisionError" in text
+    assert "backendai_jupyter" not in text
     cap = shell.cell(f"{name} --rm", "print('last')")
     assert "last" in cap.stdout
     assert name not in shell.active_sessions()
@@ -143,13 +169,14 @@ def test_attach_detach_bind_cells_without_owning(shell: Shell) -> None:
     with pytest.raises(UsageError, match="no session named"):
         shell.line(f"attach {name}-x")
     out = shell.line(f"attach {name}")
-    assert "not owned" in out and shell.magics.context.bound == name
+    assert "not owned" in out
+    assert shell.magics.context.bound == name
     assert "x=3" in shell.cell("", "x = 3\nprint(f'{x=}')").stdout
     out = shell.line("detach")
     assert f"detached from session {name}; it keeps running" in out
     assert shell.active_sessions()[name] == "RUNNING"
     shell.client.sessions.destroy(name)
-    with pytest.raises(UsageError, match="TERMINATED|does not exist|no session"):
+    with pytest.raises(UsageError, match=r"TERMINATED|does not exist|no session"):
         shell.line(f"attach {name}")
 
 
@@ -233,16 +260,21 @@ def test_session_files_upload_ls_download(shell: Shell, tmp_path: Path) -> None:
 
 def test_images_and_the_text_session_picker(shell: Shell) -> None:
     out = shell.line("images")
-    assert "python" in out and "installed" in out
+    assert "python" in out
+    assert "installed" in out
     name = fresh("mg-pick")
     shell.line(f"start -t {name} python")
     text = shell.line("sessions")
-    assert "cannot show widgets" in text and name in text
-    assert "%backend attach" in text and "%backend rm" in text
+    assert "cannot show widgets" in text
+    assert name in text
+    assert "%backend attach" in text
+    assert "%backend rm" in text
     assert "use one with: %backend start IMAGE" in shell.line("images --pick")
 
 
-def test_login_logout_in_session_mode(shell: Shell, local_endpoint: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_logout_in_session_mode(
+    shell: Shell, local_endpoint: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from backendai_jupyter.local.state import load_credentials
 
     creds = load_credentials(local_endpoint.data_dir)  # type: ignore[attr-defined]
@@ -256,10 +288,12 @@ def test_login_logout_in_session_mode(shell: Shell, local_endpoint: object, monk
     with pytest.raises(UsageError, match="not logged in"):
         shell.line("logout")
     out = shell.line(f"login -u {creds.user.email}")
-    assert "logged in as" in out and creds.password not in out
+    assert "logged in as" in out
+    assert creds.password not in out
     assert prompts == ["Password: "]
     config = shell.line("config")
-    assert "session" in config and creds.password not in config
+    assert "session" in config
+    assert creds.password not in config
     assert "RUNNING" in shell.line("ps") or "no active sessions" in shell.last.stdout  # type: ignore[union-attr]
     assert "logged out" in shell.line("logout")
 

@@ -1,4 +1,4 @@
-"""vfolder subcommands: management, the -f guards, and upload/download round trips with the overwrite guard."""
+"""vfolder subcommands: management, the -f guards, upload/download round trips and the overwrite guard."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ def test_vfolder_management_and_guards(shell: Shell) -> None:
     assert "d2/" in shell.line(f"vfolder ls {name} d1")
     shell.line(f"vfolder mv {name} d1/d2 d3")
     assert "d3/" in shell.line(f"vfolder ls {name}")
-    with pytest.raises(UsageError, match=rf"this would delete 'd3' from vfolder '{name}'.*nothing was changed.*-f"):
+    with pytest.raises(
+        UsageError, match=rf"this would delete 'd3' from vfolder '{name}'.*nothing was changed.*-f"
+    ):
         shell.line(f"vfolder rm -r {name} d3")
     assert "d3/" in shell.line(f"vfolder ls {name}")
     shell.line(f"vfolder rm -r {name} d3 -f")
@@ -66,7 +68,9 @@ def test_directory_tree_round_trip_and_overwrite_guard(shell: Shell, tmp_path: P
         src = tmp_path / "data"
         make_tree(src)
         out = shell.line(f"vfolder upload {name} {src} --dest inbox")
-        assert "uploaded to vfolder" in out and "4 files" in out and "/s)" in out
+        assert "uploaded to vfolder" in out
+        assert "4 files" in out
+        assert "/s)" in out
         assert "data/" in shell.line(f"vfolder ls {name} inbox")
         dest = tmp_path / "back"
         out = shell.line(f"vfolder download {name} inbox/data --dest {dest}")

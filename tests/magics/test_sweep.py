@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from decimal import Decimal
 
@@ -71,7 +72,9 @@ def test_templates_standalone_variables_and_duplicates() -> None:
     with pytest.raises(RangeError, match="needs --exec"):
         expand_cases(env={}, exec_ranges=[("N", ("1",))])
     with pytest.raises(RangeError, match="more than"):
-        expand_cases(env={}, env_ranges=[("A", tuple(map(str, range(100)))), ("B", tuple(map(str, range(100))))])
+        expand_cases(
+            env={}, env_ranges=[("A", tuple(map(str, range(100)))), ("B", tuple(map(str, range(100))))]
+        )
 
 
 @given(st.lists(st.text(alphabet="abcxyz019._-", min_size=1, max_size=6), min_size=1, max_size=20))
@@ -97,14 +100,18 @@ def test_range_matches_python(start: int, stop: int, step: int) -> None:
 def test_linspace_endpoints_count_and_monotony(start: Decimal, stop: Decimal, num: int) -> None:
     values = [Decimal(v) for v in parse_range_value(f"linspace:{start},{stop},{num}")]
     assert len(values) == num
-    assert values[0] == start and values[-1] == stop
-    diffs = [b - a for a, b in zip(values, values[1:], strict=False)]
+    assert values[0] == start
+    assert values[-1] == stop
+    diffs = [b - a for a, b in itertools.pairwise(values)]
     assert all(d >= 0 for d in diffs) or all(d <= 0 for d in diffs)
 
 
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["A", "B", "C", "D"]), st.lists(st.sampled_from("uvwxyz"), min_size=1, max_size=4, unique=True)),
+        st.tuples(
+            st.sampled_from(["A", "B", "C", "D"]),
+            st.lists(st.sampled_from("uvwxyz"), min_size=1, max_size=4, unique=True),
+        ),
         max_size=3,
         unique_by=lambda t: t[0],
     )

@@ -18,7 +18,9 @@ from backendai_jupyter.widgets.options import ACTIVE_STATUSES
 
 
 @pytest.fixture
-def picker_backend(local_endpoint: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MagicsPickerBackend, Context, Client]]:
+def picker_backend(
+    local_endpoint: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[MagicsPickerBackend, Context, Client]]:
     """(backend, magics context, checking client); sessions the test leaves active are destroyed."""
     for key in list(os.environ):
         if key.startswith(("BACKEND_", "SORNA_", "BACKENDAI_JUPYTER_")):

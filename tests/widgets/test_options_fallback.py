@@ -22,7 +22,9 @@ NOW = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
 
 
 def item(name: str, status: str, created: str) -> SessionListItem:
-    return SessionListItem.from_api({"id": f"{name}-0000-id", "name": name, "status": status, "image": "python", "created_at": created})
+    return SessionListItem.from_api(
+        {"id": f"{name}-0000-id", "name": name, "status": status, "image": "python", "created_at": created}
+    )
 
 
 def test_rows_put_active_first_and_newest_first() -> None:
@@ -36,13 +38,17 @@ def test_rows_put_active_first_and_newest_first() -> None:
     )
     assert [r.name for r in rows] == ["new", "old", "dead"]
     assert [r.age for r in rows] == ["30s", "2h", "1m"]
-    assert rows[2].active is False and rows[0].active
+    assert rows[2].active is False
+    assert rows[0].active
 
 
 def test_small_formatters() -> None:
-    assert format_age(None) == "-" and format_age("garbage") == "-"
+    assert format_age(None) == "-"
+    assert format_age("garbage") == "-"
     assert format_age("2024-04-29 12:00:00", now=NOW) == "2d"
-    assert format_size(512) == "512 B" and format_size(1536) == "1.5 KiB" and format_size(None) == "-"
+    assert format_size(512) == "512 B"
+    assert format_size(1536) == "1.5 KiB"
+    assert format_size(None) == "-"
     assert format_table(["a", "bb"], []) == "(none)"
     assert format_table(["a", "bb"], [["x", "y"]]).splitlines() == ["a  bb", "-  --", "x  y"]
     assert parse_resources("cpu=2, mem=4g") == {"cpu": "2", "mem": "4g"}
@@ -53,11 +59,16 @@ def test_small_formatters() -> None:
 
 def test_choices() -> None:
     images = [
-        ImageInfo.from_api({"name": "python", "tag": "3.11", "registry": "cr", "installed": False, "aliases": ["py"]}),
+        ImageInfo.from_api(
+            {"name": "python", "tag": "3.11", "registry": "cr", "installed": False, "aliases": ["py"]}
+        ),
         ImageInfo.from_api({"name": "python", "tag": "3.12", "registry": "cr", "installed": True}),
         ImageInfo.from_api({"name": "python", "tag": "3.12", "registry": "cr", "installed": True}),
     ]
-    assert image_choices(images) == [("cr/python:3.12", "cr/python:3.12"), ("cr/python:3.11 (alias: py)", "cr/python:3.11")]
+    assert image_choices(images) == [
+        ("cr/python:3.12", "cr/python:3.12"),
+        ("cr/python:3.11 (alias: py)", "cr/python:3.11"),
+    ]
     folders = [
         VFolderInfo.from_api({"name": "b", "host": "h", "permission": "rw", "status": "ready"}),
         VFolderInfo.from_api({"name": "a", "status": "delete-pending"}),
@@ -67,7 +78,10 @@ def test_choices() -> None:
 
 def test_text_fallback_and_detection() -> None:
     text = sessions_text(session_rows([item("s1", "RUNNING", "2024-05-01T11:00:00+00:00")], now=NOW))
-    assert "s1" in text and "%backend attach s1" in text and "%backend rm s1" in text and "%backend start" in text
+    assert "s1" in text
+    assert "%backend attach s1" in text
+    assert "%backend rm s1" in text
+    assert "%backend start" in text
     assert "(no sessions)" in sessions_text([])
 
     class Terminal:

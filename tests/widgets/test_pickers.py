@@ -36,24 +36,29 @@ def test_session_picker_create_attach_and_confirmed_terminate(picker_backend: Ba
         picker._mounts.value = (folder,)
         picker._create_button.click()
         assert events == [("create", name)], picker.status
-        assert picker.value == name and name in picker.names()
+        assert picker.value == name
+        assert name in picker.names()
         row = next(r for r in picker.rows if r.name == name)
-        assert row.status == "RUNNING" and row.age.endswith("s")
+        assert row.status == "RUNNING"
+        assert row.age.endswith("s")
         assert not picker._attach_button.disabled
 
         picker._attach_button.click()
-        assert ctx.bound == name and events[-1] == ("attach", name)
+        assert ctx.bound == name
+        assert events[-1] == ("attach", name)
 
         # terminate asks first; Cancel leaves the session alone
         picker._terminate_button.click()
-        assert picker._confirm.layout.display == "flex" and name in picker._confirm_text.value
+        assert picker._confirm.layout.display == "flex"
+        assert name in picker._confirm_text.value
         picker._confirm_no.click()
         assert picker._confirm.layout.display == "none"
         assert client.sessions.info(name).status == "RUNNING"
         picker._terminate_button.click()
         picker._confirm_yes.click()
         assert events[-1] == ("terminate", name)
-        assert name not in picker.names() and picker.value == ""
+        assert name not in picker.names()
+        assert picker.value == ""
         assert ctx.bound is None
 
         picker._resources.value = "cpu"
@@ -73,12 +78,14 @@ def test_refresh_keeps_the_selection(picker_backend: Backend) -> None:
     picker.select(name)
     assert picker.value == name
     picker._refresh_button.click()
-    assert picker.value == name and "session(s)" in picker.status
+    assert picker.value == name
+    assert "session(s)" in picker.status
     with pytest.raises(ValueError, match="not in the picker"):
         picker.select("no-such-one")
     client.sessions.destroy(name)
     picker.refresh()
-    assert picker.value == "" and name not in picker.names()
+    assert picker.value == ""
+    assert name not in picker.names()
 
 
 def test_image_and_vfolder_pickers(picker_backend: Backend) -> None:
@@ -88,9 +95,11 @@ def test_image_and_vfolder_pickers(picker_backend: Backend) -> None:
     images.on_change(seen.append)
     assert images.choices
     images._filter.value = "3.11"
-    assert images.shown and all("3.11" in ref for ref in images.shown)
+    assert images.shown
+    assert all("3.11" in ref for ref in images.shown)
     images._list.value = images.shown[0]
-    assert images.value == images.shown[0] and seen == [images.value]
+    assert images.value == images.shown[0]
+    assert seen == [images.value]
     images._filter.value = "no-such-image-anywhere"
     assert images.shown == []
     assert "%backend start IMAGE" in images._repr_mimebundle_()["text/plain"]
@@ -103,7 +112,8 @@ def test_image_and_vfolder_pickers(picker_backend: Backend) -> None:
         picked: list[tuple[str, ...]] = []
         folders.on_change(picked.append)
         folders.choose(*names)
-        assert folders.value == tuple(names) and picked[-1] == tuple(names)
+        assert folders.value == tuple(names)
+        assert picked[-1] == tuple(names)
         with pytest.raises(ValueError, match="no vfolder named"):
             folders.choose("nope-nope")
         client.vfolders.delete(names[0])

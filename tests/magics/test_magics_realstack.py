@@ -1,0 +1,101 @@
+"""The vfolder subcommands against the real Backend.AI stack (fresh names: 24.03 trashes deleted folders)."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Shell
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.testing import globalipapp
+
+from backendai_jupyter.magics import load_ipython_extension, unload_ipython_extension
+from backendai_jupyter.sdk import Client
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "realstack"))
+from realstack_support import FALLBACK, RealStack, env_file_values, reachable
+
+pytestmark = [pytest.mark.realstack, pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def realstack() -> RealStack:
+    """The realstack settings (as tests/realstack reads them); skips when the stack is not running."""
+    values = {**FALLBACK, **env_file_values()}
+    values.update({k: v for k, v in os.environ.items() if k in FALLBACK})
+    stack = RealStack(
+        endpoint=values["BACKEND_ENDPOINT"],
+        access_key=values["BACKEND_ACCESS_KEY"],
+        secret_key=values["BACKEND_SECRET_KEY"],
+        webserver=values["REALSTACK_WEBSERVER"],
+        email=values["REALSTACK_ADMIN_EMAIL"],
+        password=values["REALSTACK_ADMIN_PASSWORD"],
+        vfolder_host=values["REALSTACK_VFOLDER_HOST"],
+        image=values["REALSTACK_IMAGE"],
+    )
+    if not reachable(stack.endpoint):
+        pytest.skip(
+            f"the realstack is not reachable at {stack.endpoint}; start it with ../shared/realstack/up.sh"
+        )
+    return stack
+
+
+@pytest.fixture
+def stack_shell(realstack: RealStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shell]:
+    """%backend pointed at the realstack's superadmin keypair."""
+    for key in list(os.environ):
+        if key.startswith(("BACKEND_", "SORNA_", "BACKENDAI_JUPYTER_")):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("BACKEND_ENDPOINT", realstack.endpoint)
+    monkeypatch.setenv("BACKEND_ENDPOINT_TYPE", "api")
+    monkeypatch.setenv("BACKEND_ACCESS_KEY", realstack.access_key)
+    monkeypatch.setenv("BACKEND_SECRET_KEY", realstack.secret_key)
+    monkeypatch.setenv("BACKENDAI_JUPYTER_PROGRESS", "text")
+    globalipapp.start_ipython()
+    ip = InteractiveShell.instance()
+    magics = load_ipython_extension(ip)
+    client = Client(realstack.config())
+    try:
+        yield Shell(ip=ip, magics=magics, client=client)
+    finally:
+        unload_ipython_extension(ip)
+        client.close()
+
+
+def test_vfolder_commands_on_the_realstack(stack_shell: Shell, realstack: RealStack, tmp_path: Path) -> None:
+    shell = stack_shell
+    name = f"mgrs-{secrets.token_hex(4)}"
+    assert realstack.vfolder_host in shell.line("vfolder list-hosts")
+    shell.line(f"vfolder create {name} {realstack.vfolder_host}")
+    try:
+        assert name in shell.line("vfolder list")
+        assert realstack.vfolder_host in shell.line(f"vfolder info {name}")
+        src = tmp_path / "tree"
+        (src / "sub").mkdir(parents=True)
+        (src / "a.txt").write_text("alpha\n")
+        (src / "sub" / "b.bin").write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+        assert "2 files" in shell.line(f"vfolder upload {name} {src}")
+        shell.line(f"vfolder mkdir {name} made -p")
+        shell.line(f"vfolder mv {name} tree/a.txt made/a.txt")
+        listing = shell.line(f"vfolder ls {name} made")
+        assert "a.txt" in listing
+        dest = tmp_path / "back"
+        shell.line(f"vfolder download {name} tree made/a.txt --dest {dest}")
+        assert filecmp.cmp(src / "sub" / "b.bin", dest / "tree" / "sub" / "b.bin", shallow=False)
+        assert (dest / "a.txt").read_text() == "alpha\n"
+        with pytest.raises(UsageError, match="--overwrite"):
+            shell.line(f"vfolder download {name} made/a.txt --dest {dest}")
+        with pytest.raises(UsageError, match="nothing was changed"):
+            shell.line(f"vfolder rm {name} made/a.txt")
+        shell.line(f"vfolder rm {name} made/a.txt -f")
+        assert "a.txt" not in shell.line(f"vfolder ls {name} made")
+    finally:
+        with pytest.raises(UsageError, match="nothing was changed"):
+            shell.line(f"vfolder delete {name}")
+        assert f"deleted vfolder {name}" in shell.line(f"vfolder delete {name} -f")
