@@ -6,10 +6,10 @@ import shlex
 from pathlib import Path
 
 import pytest
-from conftest import Shell
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
+from magic_shell import Shell
 
 from backendai_jupyter.magics.magic import COMMANDS
 

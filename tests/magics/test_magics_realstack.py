@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Shell
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing import globalipapp
+from magic_shell import Shell
 
 from backendai_jupyter.magics import load_ipython_extension, unload_ipython_extension
 from backendai_jupyter.sdk import Client

@@ -7,8 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import Shell
 from IPython.core.error import UsageError
+from magic_shell import Shell
 
 pytestmark = pytest.mark.timeout(120)
 
