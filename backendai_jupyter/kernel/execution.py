@@ -171,9 +171,8 @@ class CellRun:
                         password = bool((result.options or {}).get("is_password", False))
                         try:
                             answer = await self._answer(prompt, password)
-                        except (
-                            Exception
-                        ) as exc:  # no stdin (nbclient) or a broken reply: stop the remote code
+                        except Exception as exc:
+                            # no stdin (nbclient, papermill) or a broken reply: stop the remote code
                             self._input_error = exc
                             self.interrupt()
                             answer = ""

@@ -222,6 +222,9 @@ class BackendKernel(Kernel, BackendKernelConfig):
     async def _run_local(self, code: str, *, silent: bool) -> CellOutcome:
         if self._local is None:
             self._local = LocalShell(self._publish)
+            from ..magics.binding import bind_kernel
+
+            bind_kernel(self._local.shell, _SessionBinding(self))
         error = await self._local.run(code, silent=silent)
         if error is None:
             return CellOutcome()
@@ -473,6 +476,28 @@ class BackendKernel(Kernel, BackendKernelConfig):
     ) -> dict[str, Any]:
         """No inspection API in Backend.AI: nothing found."""
         return {"status": "ok", "found": False, "data": {}, "metadata": {}}
+
+
+class _SessionBinding:
+    """What ``%backend attach``/``detach`` may do to this kernel's session (magics.binding.KernelBinding)."""
+
+    def __init__(self, kernel: BackendKernel) -> None:
+        self._kernel = kernel
+
+    def current(self) -> tuple[str, bool] | None:
+        """The kernel's session as (name, owned), or None before it has one."""
+        remote = self._kernel.remote
+        return (remote.name, remote.owned) if remote.ref else None
+
+    def attach(self, name: str, session_id: str) -> None:
+        """Run the next cells in this existing session (never destroyed by this kernel)."""
+        self._kernel.remote.attach_to(name, session_id)
+        self._kernel._console = None  # drawings belong to a session
+
+    def detach(self) -> str | None:
+        """Stop using the current session; it keeps running."""
+        self._kernel._console = None
+        return self._kernel.remote.detach()
 
 
 def _token_before(before: str, matches: list[str]) -> str:

@@ -125,7 +125,9 @@ class RemoteSession:
 
     @property
     def name(self) -> str:
-        """The session's name (the attached one, or ours)."""
+        """The session's name: the one in use, else the configured attach target, else ours."""
+        if self._record is not None:
+            return self._record.name
         return self.settings.attach or self.settings.name
 
     @property
@@ -144,8 +146,22 @@ class RemoteSession:
 
     def forget(self) -> None:
         """Drop the session (it is gone); the next real cell starts a new one."""
-        self._record = None
-        self._state.clear()
+        record, self._record = self._record, None
+        own = self._state.load()
+        if own is not None and (record is None or own.id == record.id):
+            self._state.clear()
+
+    def attach_to(self, name: str, session_id: str) -> None:
+        """Use an existing session from now on (``%backend attach``), recorded as not owned.
+
+        A session this kernel created stays in its state file, so shutdown still destroys it.
+        """
+        self._record = OwnershipRecord(name=name, id=session_id, owned=False)
+
+    def detach(self) -> str | None:
+        """Stop using the current session without ending it; return its name (None if there was none)."""
+        record, self._record = self._record, None
+        return record.name if record else None
 
     async def ensure(self, on_status: StatusCallback | None = None) -> str:
         """The session id, creating or attaching to the session first if needed."""
@@ -259,17 +275,16 @@ class RemoteSession:
             self.forget()
 
     async def shutdown(self) -> None:
-        """Jupyter shutdown: destroy the session if this kernel created it; leave an attached one running."""
-        record = self.known()
-        if record is None:
-            return
-        if record.owned:
+        """Jupyter shutdown: destroy the session this kernel created, if any; attached ones keep running."""
+        own = self._state.load()
+        if own is not None and own.owned:
             from ..sdk.errors import NotFoundError
 
             client = await self._client()
             with contextlib.suppress(NotFoundError):
-                await client.sessions.destroy(record.id, forced=True)
-        self.forget()
+                await client.sessions.destroy(own.id, forced=True)
+        self._record = None
+        self._state.clear()
 
 
 def _hint(exc: BackendAPIError) -> str:

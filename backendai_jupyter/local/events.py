@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from .context import REQUEST_ACCESS_KEY, REQUEST_USER
+from .context import CONTEXT, REQUEST_ACCESS_KEY, REQUEST_USER
 from .params import read_params, reject_unknown
 from .problems import Problem
 
@@ -104,8 +105,26 @@ async def _stream(request: web.Request, matches: Any, *, v4: bool) -> web.Stream
     return response
 
 
+def _session_id_param(params: dict[str, Any]) -> str | None:
+    raw = params.get("sessionId")
+    if raw is None:
+        return None
+    try:
+        return str(uuid.UUID(str(raw)))
+    except ValueError:
+        # 23.09 validates it with tx.UUID: a name given as sessionId is a 400, not an empty stream
+        raise Problem.invalid_params(
+            "Input validation error",
+            data={"sessionId": f"{raw!r} is not a UUID; pass a name as sessionName."},
+        ) from None
+
+
 async def session_events(request: web.Request) -> web.StreamResponse:
-    """``GET /events/session``: lifecycle events of the caller's sessions, filtered as the manager does."""
+    """``GET /events/session``: lifecycle events, filtered as the 23.09 manager filters them.
+
+    Nothing is looked up when the stream opens: a name or id of a session that does not exist yet is
+    watched until such a session appears (users open the stream before they create the session).
+    """
     params = await read_params(request)
     reject_unknown(
         params, {"sessionId", "name", "sessionName", "ownerAccessKey", "group", "groupName", "scope"}
@@ -115,26 +134,39 @@ async def session_events(request: web.Request) -> web.StreamResponse:
         raise Problem.invalid_params(f"scope={scope!r}: use '*', 'session' or 'kernel'.")
     name = str(params.get("sessionName", params.get("name", "*")))
     group = str(params.get("groupName", params.get("group", "*")))
-    owner = str(params.get("ownerAccessKey") or request[REQUEST_ACCESS_KEY])
+    requester = request[REQUEST_ACCESS_KEY]
+    owner = str(params.get("ownerAccessKey") or requester)
     user = request[REQUEST_USER]
-    if owner != request[REQUEST_ACCESS_KEY] and user.role not in ("superadmin", "admin"):
+    is_admin = user.role in ("superadmin", "admin")
+    if owner != requester and not is_admin:
         raise Problem(
             403, "generic-forbidden", "Forbidden operation.", msg="You may only watch your own sessions."
         )
-    session_id = params.get("sessionId")
+    session_id = _session_id_param(params)
+    users = request.app[CONTEXT].users
+
+    def visible(event: Event) -> bool:
+        # a plain user sees the sessions of any of their keypairs, and only those (23.09: user_uuid)
+        event_owner = event.data.get("ownerAccessKey")
+        if is_admin or event_owner == requester:
+            return True
+        other = users.get(str(event_owner))
+        return other is not None and bool(user.uuid) and other.uuid == user.uuid
 
     def matches(event: Event) -> bool:
-        # a name filter needs no existing session: users open the stream before they create it
+        if not visible(event):
+            return False
+        if group != "*" and event.group != group:
+            return False
         kind = event.name.partition("_")[0]
         if scope != "*" and kind != scope:
             return False
         if session_id is not None:
-            return str(event.data.get("sessionId")) == str(session_id)
-        if event.data.get("ownerAccessKey") != owner:
-            return False
-        if name != "*" and event.data.get("sessionName") != name:
-            return False
-        return group == "*" or event.group == group
+            # sessionId overrides sessionName and ownerAccessKey
+            return str(event.data.get("sessionId")) == session_id
+        if name == "*":
+            return True
+        return event.data.get("sessionName") == name and event.data.get("ownerAccessKey") == owner
 
     return await _stream(request, matches, v4=False)
 

@@ -21,6 +21,7 @@ from graphql import GraphQLScalarType, build_schema, graphql
 
 from .context import CONTEXT, REQUEST_ACCESS_KEY, REQUEST_USER, User
 from .gqlschema import SCHEMA_SDL
+from .images import canonical_image, image_registry
 from .problems import Problem
 from .registry import REGISTRY, Session
 
@@ -112,23 +113,35 @@ def _slots(values: dict[str, str]) -> dict[str, str]:
     return dict(values)
 
 
+def _status_info(status: str, info: str | None) -> str | None:
+    # as 23.09 leaves it: null while PENDING, "scheduled", then "" (PREPARING onwards) until a reason is set
+    if info is not None:
+        return info
+    if status == "PENDING":
+        return None
+    return "scheduled" if status == "SCHEDULED" else ""
+
+
 def session_view(session: Session, users: dict[str, User], registry: Any) -> dict[str, Any]:
-    """The GraphQL ``ComputeSession`` of one session."""
+    """The GraphQL ``ComputeSession`` of one session (JSONString fields hold objects; the scalar dumps)."""
     record, spec = session.record, session.record.spec
     user = users.get(record.owner)
+    image = canonical_image(spec.image)
+    info = _status_info(record.status, record.status_info)
     kernel = {
         "id": record.kernel_id,
         "kernel_id": record.kernel_id,
         "session_id": record.id,
         "role": "master",
         "cluster_role": "main",
-        "cluster_idx": 0,
+        # 23.09 numbers kernels from 1 (registry.py: main_kernel_config["cluster_idx"] = 1  # main1)
+        "cluster_idx": 1,
         "cluster_hostname": "main1",
-        "image": spec.image,
-        "registry": "local",
+        "image": image,
+        "registry": image_registry(spec.image),
         "architecture": spec.architecture,
         "status": record.status,
-        "status_info": record.status_info,
+        "status_info": info,
         "status_data": record.status_data,
         "status_changed": record.status_changed,
         "agent": "local",
@@ -137,8 +150,9 @@ def session_view(session: Session, users: dict[str, User], registry: Any) -> dic
         "resource_opts": spec.resource_opts,
         "occupied_slots": _slots(spec.resources),
         "preopen_ports": spec.preopen_ports,
-        "live_stat": {},
-        "last_stat": {},
+        # no statistics are collected here; 23.09 answers null when Redis has none for the kernel
+        "live_stat": None,
+        "last_stat": None,
         "created_at": record.created_at,
         "terminated_at": record.terminated_at,
     }
@@ -160,9 +174,9 @@ def session_view(session: Session, users: dict[str, User], registry: Any) -> dic
         "name": record.name,
         "type": spec.type.upper(),
         "session_type": spec.type.upper(),
-        "image": spec.image,
+        "image": image,
         "architecture": spec.architecture,
-        "registry": "local",
+        "registry": image_registry(spec.image),
         "cluster_template": None,
         "cluster_mode": spec.cluster_mode.replace("-", "_").upper(),
         "cluster_size": spec.cluster_size,
@@ -176,7 +190,7 @@ def session_view(session: Session, users: dict[str, User], registry: Any) -> dic
         "created_user_email": user.email if user else None,
         "created_user_id": (user.uuid or None) if user else None,
         "status": record.status,
-        "status_info": record.status_info,
+        "status_info": info,
         "status_data": record.status_data,
         "status_history": {},
         "status_changed": record.status_changed,

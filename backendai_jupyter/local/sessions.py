@@ -14,6 +14,7 @@ from ..wire import SESSION_NAME_PATTERN
 from .config import LocalConfig
 from .context import CONTEXT, REQUEST_ACCESS_KEY
 from .createparams import parse_create
+from .images import canonical_image, image_registry
 from .params import read_params, reject_unknown, to_bool
 from .problems import Problem
 from .registry import REGISTRY, Registry, Session
@@ -63,7 +64,9 @@ async def create(request: web.Request) -> web.Response:
     owner = parsed.owner or request[REQUEST_ACCESS_KEY]
     existing = registry.active_named(owner, parsed.spec.name)
     if existing is not None:
-        if parsed.reuse and existing.record.spec.image == parsed.spec.image:
+        # the manager compares resolved references: an alias reuses a session made with its canonical name
+        same_image = canonical_image(existing.record.spec.image) == canonical_image(parsed.spec.image)
+        if parsed.reuse and same_image:
             return web.json_response(_created_body(request, existing, created=False), status=201)
         raise Problem(
             400,
@@ -113,10 +116,11 @@ async def info(request: web.Request) -> web.Response:
         "userId": request.app[CONTEXT].users[record.owner].uuid
         if record.owner in request.app[CONTEXT].users
         else "",
-        "lang": spec.image,
-        "image": spec.image,
+        # the canonical reference, as the manager stores it (an alias given on create is resolved)
+        "lang": canonical_image(spec.image),
+        "image": canonical_image(spec.image),
         "architecture": spec.architecture,
-        "registry": spec.image.rpartition("/")[0] if "/" in spec.image else "local",
+        "registry": image_registry(spec.image),
         "tag": spec.tag,
         "containerId": record.kernel_id,
         "occupiedSlots": slots,

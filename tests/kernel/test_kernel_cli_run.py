@@ -114,6 +114,7 @@ def test_a_configured_but_unreachable_endpoint_never_falls_back(tmp_path: Path) 
     assert "y" * 40 not in result.stderr + result.stdout
 
 
+@pytest.mark.timeout(60)
 def test_local_serves_in_the_foreground(tmp_path: Path) -> None:
     import signal
 
@@ -137,7 +138,9 @@ def test_local_serves_in_the_foreground(tmp_path: Path) -> None:
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.startswith("backendai-jupyter local endpoint: http://127.0.0.1:"), first
-        lines = [proc.stdout.readline() for _ in range(12)]
+        lines = [first]
+        while lines[-1] and not lines[-1].startswith("Stop with") and len(lines) < 30:
+            lines.append(proc.stdout.readline())
         assert any("export BACKEND_SECRET_KEY=" in line for line in lines)
         # local/__main__ installs its SIGTERM handler just after printing; give it a moment (reported)
         time.sleep(0.5)

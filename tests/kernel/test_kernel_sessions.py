@@ -275,3 +275,25 @@ def test_a_bad_setting_is_reported_by_every_cell(start_kernel: Callable[..., Ker
     assert "BACKENDAI_JUPYTER_RESOURCES" in cell.reply["evalue"]
     assert "'cpu' is not KEY=VALUE" in cell.reply["evalue"]
     assert len(cell.of_type("error")) == 1
+
+
+def test_backend_attach_magic_switches_the_session(start_kernel: Callable[..., Kernel], api: Client) -> None:
+    kernel = start_kernel()
+    own = session_name(kernel)
+    assert run_cell(kernel.kc, "where = 'own'").status == "ok"
+    other = api.sessions.create("python", name="kernel-magic-attach-test")
+    try:
+        list(api.sessions.run(other.id, "where = 'other'"))
+        cell = run_cell(kernel.kc, f"%backend attach {other.name}")
+        assert cell.status == "ok", cell
+        assert run_cell(kernel.kc, "print(where)").stdout().strip() == "other"
+        assert run_cell(kernel.kc, "%backend detach").status == "ok"
+        assert run_cell(kernel.kc, "print(where)").stdout().strip() == "own"
+        assert run_cell(kernel.kc, f"%backend attach {other.name}").status == "ok"
+        kernel.stop()
+        # shutdown destroyed the session the kernel created, and left the attached one running
+        assert sessions_named(api, own) == []
+        assert api.sessions.info(other.id).status == "RUNNING"
+    finally:
+        with contextlib.suppress(NotFoundError):
+            api.sessions.destroy(other.id, forced=True)

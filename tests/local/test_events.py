@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
+import uuid
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from manager_helpers import Api
 
-from backendai_jupyter.local.server import LocalEndpointThread
+from backendai_jupyter.local.config import LocalConfig
+from backendai_jupyter.local.context import User
+from backendai_jupyter.local.events import Event
+from backendai_jupyter.local.server import LocalEndpoint, LocalEndpointThread
 
 
 async def read_events(resp: aiohttp.ClientResponse, until: str) -> list[tuple[str, dict[str, Any]]]:
@@ -123,3 +129,67 @@ async def test_v4_kernel_stream(api: Api) -> None:
         "kernel_terminated",
     ]
     assert events[0][1] == {"sessionId": "events-v4", "ownerAccessKey": api.access_key, "reason": None}
+
+
+async def lines_until_ping(resp: aiohttp.ClientResponse) -> list[bytes]:
+    """Every line the stream sends before its next ``: ping`` (bounded by the client timeout)."""
+    lines: list[bytes] = []
+    async for raw in resp.content:
+        if raw.startswith(b": ping"):
+            return lines
+        lines.append(raw)
+    raise AssertionError(f"stream ended before a ping: {lines}")
+
+
+async def test_session_id_must_be_a_uuid_but_may_be_unknown(
+    api: Api, shared_endpoint: LocalEndpointThread
+) -> None:
+    status, body, _ = await api.call("GET", "/events/session", params={"sessionId": "by-name"})
+    assert status == 400
+    assert "sessionId" in body["data"]
+    # 23.09 looks nothing up: an id nobody has (yet) is watched, not refused
+    bus = shared_endpoint.endpoint.registry.bus
+    old, bus.ping_interval = bus.ping_interval, 0.2
+    try:
+        resp = await open_stream(api, "/events/session", {"sessionId": str(uuid.uuid4()), "scope": "*"})
+        try:
+            assert await asyncio.wait_for(lines_until_ping(resp), 10) == []
+        finally:
+            resp.close()
+    finally:
+        bus.ping_interval = old
+
+
+async def test_plain_user_sees_only_their_own_sessions(tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    # in-process endpoint: the test shares its loop, so it may publish on the bus directly
+    async with LocalEndpoint(LocalConfig(data_dir=tmp_path)) as endpoint:
+        admin = Api(endpoint.url, endpoint.access_key, endpoint.secret_key, http)
+        plain_user = User(
+            email="plain@example.com",
+            access_key="AKPLAIN" + secrets.token_hex(6).upper(),
+            secret_key=secrets.token_urlsafe(30),
+            role="user",
+            uuid=str(uuid.uuid4()),
+        )
+        endpoint.registry.ctx.users[plain_user.access_key] = plain_user
+        plain = Api(endpoint.url, plain_user.access_key, plain_user.secret_key, http)
+
+        theirs = await admin.create("ev-admins")
+        by_id = await open_stream(plain, "/events/session", {"sessionId": theirs["sessionId"]})
+        everything = await open_stream(plain, "/events/session", {})
+        try:
+            await plain.create("ev-plain")
+            await admin.call("DELETE", "/session/ev-admins")
+            await plain.call("DELETE", "/session/ev-plain")
+            seen = await asyncio.wait_for(read_events(everything, "session_terminated"), 30)
+            # a probe this user may see, published after every real event: what comes before it leaked
+            probe = {"sessionId": theirs["sessionId"], "ownerAccessKey": plain.access_key}
+            endpoint.registry.bus.publish(Event("session_probe", probe))
+            leaked = await asyncio.wait_for(read_events(by_id, "session_probe"), 10)
+        finally:
+            by_id.close()
+            everything.close()
+        assert {d["sessionName"] for _, d in seen} == {"ev-plain"}
+        assert leaked == [("session_probe", probe)]
+        status, _, _ = await plain.call("GET", "/events/session", params={"ownerAccessKey": admin.access_key})
+        assert status == 403

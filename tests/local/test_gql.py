@@ -7,6 +7,8 @@ from typing import Any
 
 from manager_helpers import Api
 
+from backendai_jupyter.local.images import canonical_image
+
 # built the way backend.ai-client 23.9.10 builds them (pagination.py, cli/admin/session.py, func/keypair.py)
 PS_QUERY = """query($limit:Int!, $offset:Int!, $status: String, $access_key: String, $filter: String,
   $order: String) {
@@ -22,6 +24,14 @@ INFO_QUERY = (
     "cluster_role cluster_idx cluster_hostname session_id image registry status status_info status_data "
     "status_changed agent container_id resource_opts occupied_slots preopen_ports live_stat last_stat } "
     "dependencies { name id }  }}"
+)
+# verbatim from backend.ai-client 23.9.10 `session info` (cli-wire-notes §2; `id` twice is legal GraphQL)
+CLI_INFO_QUERY = (
+    "query($id: UUID!) {  compute_session(id: $id) {    name id main_kernel_id image tag created_at "
+    "terminated_at status status_info status_data occupying_slots idle_checks containers { id cluster_role "
+    "cluster_idx cluster_hostname session_id image registry status status_info status_data status_changed "
+    "agent container_id resource_opts occupied_slots preopen_ports live_stat last_stat id } dependencies "
+    "{ name id }  }}"
 )
 KEYPAIR_QUERY = "query {  keypair {    user_id access_key secret_key is_active is_admin  }}"
 VFOLDER_QUERY = """query($limit:Int!, $offset:Int!, $group_id: UUID, $filter: String, $order: String) {
@@ -107,3 +117,58 @@ async def test_errors(api: Api) -> None:
     status, body, _ = await api.call("POST", "/admin/graphql", json_body={"query": KEYPAIR_QUERY})
     assert status == 200
     assert body["keypair"]["access_key"] == api.access_key
+
+
+async def test_session_info_has_the_real_managers_shapes(api: Api) -> None:
+    # created with the alias the CLI's `session create ... python` sends
+    created = await api.create("gql-shapes", image="python")
+    canonical = canonical_image("python")
+    try:
+        info = (await gql(api, CLI_INFO_QUERY, {"id": created["sessionId"]}))["compute_session"]
+        # the CLI json.loads() these: JSONString scalars are JSON text, never objects
+        for key in ("status_data", "occupying_slots", "idle_checks"):
+            assert isinstance(info[key], str), (key, info[key])
+            assert isinstance(json.loads(info[key]), dict), key
+        assert json.loads(info["occupying_slots"])["cpu"] == "1"
+        (kernel,) = info["containers"]
+        for key in ("status_data", "resource_opts", "occupied_slots"):
+            assert isinstance(kernel[key], str), (key, kernel[key])
+            assert isinstance(json.loads(kernel[key]), dict), key
+        assert (kernel["live_stat"], kernel["last_stat"]) == (None, None)
+        assert (info["status"], info["status_info"], kernel["status_info"]) == ("RUNNING", "", "")
+        assert (kernel["cluster_role"], kernel["cluster_idx"], kernel["cluster_hostname"]) == (
+            "main",
+            1,
+            "main1",
+        )
+        assert kernel["id"] == info["main_kernel_id"]
+        assert info["image"] == kernel["image"] == canonical
+        assert kernel["registry"] == "cr.backend.ai"
+        assert canonical.startswith("cr.backend.ai/stable/python:")
+
+        listed = await gql(
+            api,
+            PS_QUERY,
+            {
+                "limit": 20,
+                "offset": 0,
+                "status": "RUNNING",
+                "access_key": None,
+                "filter": None,
+                "order": None,
+            },
+        )
+        (item,) = [i for i in listed["compute_session_list"]["items"] if i["name"] == "gql-shapes"]
+        assert (item["image"], item["status_info"]) == (canonical, "")
+
+        status, rest, _ = await api.call("GET", "/session/gql-shapes")
+        assert status == 200, rest
+        assert (rest["image"], rest["lang"], rest["registry"]) == (canonical, canonical, "cr.backend.ai")
+
+        # the canonical name reuses the session made with the alias, as the manager compares resolved refs
+        again = await api.create("gql-shapes", image=canonical, reuseIfExists=True)
+        assert (again["sessionId"], again["created"]) == (created["sessionId"], False)
+    finally:
+        await api.call("DELETE", "/session/gql-shapes")
+    dead = (await gql(api, CLI_INFO_QUERY, {"id": created["sessionId"]}))["compute_session"]
+    assert (dead["status"], dead["status_info"]) == ("TERMINATED", "user-requested")

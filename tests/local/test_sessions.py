@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from manager_helpers import Api, make_endpoint
 
+from backendai_jupyter.local.images import canonical_image
 from backendai_jupyter.local.server import LocalEndpointThread
 
 IMAGE = "python:3.11-ubuntu22.04"
@@ -54,7 +55,9 @@ async def test_create_reuse_info_destroy(api: Api, shared_endpoint: LocalEndpoin
         "service_ports": [],
         "created": False,
     }
-    status, problem, _ = await api.call("POST", "/session", json_body={"image": "python", "name": "life-1"})
+    # a different image under the same name (aliases are compared by their canonical names)
+    other = {"image": "python:3.9-ubuntu20.04", "name": "life-1"}
+    status, problem, _ = await api.call("POST", "/session", json_body=other)
     assert status == 400
     assert problem["type"].endswith("/session-already-exists")
     assert problem["data"] == {"existingSessionId": created["sessionId"]}
@@ -62,7 +65,8 @@ async def test_create_reuse_info_destroy(api: Api, shared_endpoint: LocalEndpoin
     status, info, _ = await api.call("GET", f"/session/{created['sessionId']}")
     assert status == 200
     assert info["status"] == "RUNNING"
-    assert info["image"] == info["lang"] == IMAGE
+    assert info["image"] == info["lang"] == canonical_image(IMAGE) == f"cr.backend.ai/stable/{IMAGE}"
+    assert info["registry"] == "cr.backend.ai"
     assert isinstance(info["occupiedSlots"], str)
     assert "Decimal" in info["occupiedSlots"]
     assert ast.literal_eval(info["environ"]) == {}
