@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _serve(config: LocalConfig) -> None:
+    # handlers first: a SIGTERM that arrives while starting or printing must still stop cleanly
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     endpoint = LocalEndpoint(config)
     await endpoint.start()
     try:
@@ -60,10 +65,6 @@ async def _serve(config: LocalConfig) -> None:
         # printed on purpose, and only here: this is how the user obtains the generated secret key
         print(f"  export BACKEND_SECRET_KEY={shlex.quote(endpoint.secret_key)}")
         print("Stop with Ctrl-C.", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
         await stop.wait()
     finally:
         print("stopping: ending every session kernel...", flush=True)
