@@ -189,7 +189,8 @@ class Registry:
             "exitCode": exit_code,
         }
         if name.startswith("kernel_"):
-            data.update(kernelId=record.kernel_id, clusterRole="main")
+            # the 23.09 manager numbers the main kernel 1 ("main1") and sends clusterIdx when non-zero
+            data.update(kernelId=record.kernel_id, clusterRole="main", clusterIdx=1)
         self.bus.publish(Event(name, data, group=record.spec.group, session_name=record.name))
 
     def _set_status(self, session: Session, status: str, *, info: str | None = None) -> None:

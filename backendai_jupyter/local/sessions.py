@@ -130,7 +130,7 @@ async def info(request: web.Request) -> web.Response:
         "environ": str(spec.environ),
         "resourceOpts": str(spec.resource_opts),
         "status": record.status,
-        "statusInfo": record.status_info,
+        "statusInfo": record.status_info or "",  # the manager sends str() of it: "" while running
         "statusData": record.status_data,
         "age": age_ms,
         "creationTime": record.created_at,

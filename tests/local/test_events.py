@@ -70,6 +70,7 @@ async def test_lifecycle_events_of_one_session(api: Api) -> None:
         assert data["ownerAccessKey"] == api.access_key
         if name.startswith("kernel_"):
             assert data["clusterRole"] == "main"
+            assert data["clusterIdx"] == 1
             assert data["kernelId"]
     assert mine[-1][1]["reason"] == "user-requested"
 

@@ -71,6 +71,7 @@ async def test_create_reuse_info_destroy(api: Api, shared_endpoint: LocalEndpoin
     assert "Decimal" in info["occupiedSlots"]
     assert ast.literal_eval(info["environ"]) == {}
     assert {"age", "creationTime", "terminationTime", "numQueriesExecuted", "statusInfo"} <= set(info)
+    assert info["statusInfo"] == ""
 
     session = shared_endpoint.endpoint.registry.find(api.access_key, "life-1")
     assert session.runtime is not None
