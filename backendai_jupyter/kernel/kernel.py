@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import zmq
+from ipykernel.iostream import OutStream
 from ipykernel.kernelbase import Kernel
 from IPython.core.error import StdinNotImplementedError
 from IPython.core.inputtransformer2 import TransformerManager
@@ -162,6 +163,14 @@ class BackendKernel(Kernel, BackendKernelConfig):
             self._client, self._client_loop = client, loop
         return client
 
+    def set_parent(self, ident: Any, parent: dict[str, Any], channel: str = "shell") -> None:
+        """Also parent sys.stdout/sys.stderr (as IPython's kernel does): local output shows under its cell."""
+        super().set_parent(ident, parent, channel)  # type: ignore[no-untyped-call]
+        if channel == "shell":
+            for stream in (sys.stdout, sys.stderr):
+                if isinstance(stream, OutStream):
+                    stream.set_parent(parent)  # type: ignore[no-untyped-call]
+
     def _publish(self, msg_type: str, content: dict[str, Any]) -> None:
         self.send_response(self.iopub_socket, msg_type, content)  # type: ignore[no-untyped-call]
 
@@ -221,11 +230,15 @@ class BackendKernel(Kernel, BackendKernelConfig):
 
     async def _run_local(self, code: str, *, silent: bool) -> CellOutcome:
         if self._local is None:
-            self._local = LocalShell(self._publish)
+            self._local = LocalShell(self._publish, self._ask_input)
             from ..magics.binding import bind_kernel
 
             bind_kernel(self._local.shell, _SessionBinding(self))
-        error = await self._local.run(code, silent=silent)
+        self._cancel = self._local.interrupt
+        try:
+            error = await self._local.run(code, silent=silent)
+        finally:
+            self._cancel = None
         if error is None:
             return CellOutcome()
         return CellOutcome("error", error["ename"], error["evalue"], list(error["traceback"]))

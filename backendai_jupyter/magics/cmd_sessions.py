@@ -14,7 +14,7 @@ from ..sdk.types import CreatedSession, SessionEvent
 from ..widgets.options import ACTIVE_STATUSES, DEAD_STATUSES, format_size, format_table, session_rows
 from .bridge import Emit, Interrupted, run_bridged
 from .context import DEAD
-from .errors import from_sdk, translate, usage_error
+from .errors import from_sdk, interrupted, translate, usage_error
 from .parser import add_start_options, parse_env, parse_pairs
 from .registry import Command
 
@@ -349,7 +349,7 @@ def _events(ctx: Context, ns: argparse.Namespace) -> None:
             last = run_bridged(limited, show)
     except Interrupted:
         ctx.print("stopped watching (interrupted)")
-        return
+        raise interrupted(f"%backend events {name}") from None
     if last is None and not ns.timeout:
         ctx.print("the event stream ended (the server closed it)")
 

@@ -29,7 +29,7 @@ from ..sdk.errors import (
     TooManySessionsMatchedError,
 )
 
-__all__ = ["from_sdk", "needs_force", "one_line", "translate", "usage_error"]
+__all__ = ["Interrupt", "from_sdk", "interrupted", "needs_force", "one_line", "translate", "usage_error"]
 
 
 def usage_error(message: str) -> UsageError:
@@ -40,6 +40,22 @@ def usage_error(message: str) -> UsageError:
 def needs_force(would: str, command: str) -> UsageError:
     """A destructive action asked for without ``-f``: what it would do, and the command that does it."""
     return UsageError(f"this would {would}; nothing was changed. To do it, run: {command} -f")
+
+
+class Interrupt(KeyboardInterrupt):
+    """A command the user interrupted: a ``KeyboardInterrupt`` shown as one line, not our traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"KeyboardInterrupt: {self}"]
+
+
+# named as Python names it: the error output and the execute reply say KeyboardInterrupt
+Interrupt.__name__ = Interrupt.__qualname__ = "KeyboardInterrupt"
+
+
+def interrupted(what: str) -> Interrupt:
+    """The interrupt that ends ``what`` (e.g. ``%backend events``)."""
+    return Interrupt(f"{what} was interrupted")
 
 
 def one_line(exc: BaseException) -> str:

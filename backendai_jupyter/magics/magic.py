@@ -15,7 +15,7 @@ from ..widgets.fallback import WIDGET_MODES
 from . import cmd_config, cmd_images, cmd_run, cmd_sessions, cmd_vfolder
 from .cmd_cell import RemoteCellError, run_cell
 from .context import Context
-from .errors import one_line, usage_error
+from .errors import Interrupt, interrupted, one_line, usage_error
 from .parser import HelpShown, split_args
 from .progress import PROGRESS_MODES
 from .registry import Command, dispatch
@@ -159,8 +159,11 @@ class BackendMagics(Magics):
             return dispatch(self.context, "%backend", COMMANDS, split_args(line))
         except HelpShown:
             return None
-        except (UsageError, RemoteCellError):
+        except (UsageError, RemoteCellError, Interrupt):
             raise  # one line, or the remote traceback rendered as the kernel renders it
+        except KeyboardInterrupt:
+            command = line.split()[:1]  # the subcommand only: the arguments may hold secrets (-e KEY=...)
+            raise interrupted(" ".join(["%backend", *command])) from None
         except Exception as exc:  # never a traceback from our code: one line and where to look
             raise usage_error(
                 f"%backend failed unexpectedly: {one_line(exc)} ({type(exc).__name__})"
@@ -173,8 +176,10 @@ class BackendMagics(Magics):
             run_cell(self.context, line, cell)
         except HelpShown:
             return
-        except (UsageError, RemoteCellError):
+        except (UsageError, RemoteCellError, Interrupt):
             raise
+        except KeyboardInterrupt:
+            raise interrupted("%%backend") from None
         except Exception as exc:
             raise usage_error(
                 f"%%backend failed unexpectedly: {one_line(exc)} ({type(exc).__name__})"

@@ -50,6 +50,8 @@ class Cell:
     input_requests: list[dict[str, Any]] = field(default_factory=list)
     #: seconds from the request to each output
     times: list[float] = field(default_factory=list)
+    #: outputs that arrived meanwhile under another parent (e.g. an empty one): front ends drop them
+    strays: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -90,6 +92,8 @@ def run_cell(
         except Empty:
             continue
         if msg["parent_header"].get("msg_id") != msg_id:
+            if msg["msg_type"] not in ("status", "execute_input"):
+                cell.strays.append((msg["msg_type"], msg["content"]))
             continue
         msg_type = msg["msg_type"]
         if msg_type == "status":

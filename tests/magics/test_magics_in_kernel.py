@@ -6,6 +6,8 @@ import json
 import os
 import secrets
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,12 +42,6 @@ def kernel(local_endpoint: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert os.environ.get("JUPYTER_PATH") == str(tmp_path)
 
 
-@pytest.mark.xfail(
-    reason="the kernel does not set the parent header of sys.stdout for its local shell (base Kernel has no "
-    "shell.set_parent), so %backend output arrives unparented; the kernel needs "
-    "sys.stdout.set_parent(parent)",
-    strict=False,
-)
 def test_backend_ps_in_the_remote_kernel(kernel: Kernel, local_endpoint: Any) -> None:
     from backendai_jupyter.sdk import Client
 
@@ -53,8 +49,9 @@ def test_backend_ps_in_the_remote_kernel(kernel: Kernel, local_endpoint: Any) ->
     with Client(local_endpoint.config()) as client:
         client.sessions.create("python", name=name)
         try:
-            cell = run_cell(kernel.kc, "%backend ps", timeout=60)
+            cell = run_cell(kernel.kc, "%backend ps", timeout=60)  # keeps only this request's outputs
             assert cell.status == "ok", cell.outputs
+            assert cell.strays == []
             assert name in cell.stdout()
             assert "RUNNING" in cell.stdout()
         finally:
@@ -70,3 +67,62 @@ def test_usage_errors_in_the_remote_kernel(kernel: Kernel) -> None:
     cell = run_cell(kernel.kc, "%backend detach", timeout=60)
     assert cell.status == "error"
     assert "nothing is attached" in cell.reply["evalue"]
+
+
+def test_usage_error_is_one_error_output(kernel: Kernel) -> None:
+    cell = run_cell(kernel.kc, "%backend ps --no-such-option", timeout=60)
+    assert cell.status == "error"
+    errors = cell.of_type("error")
+    assert len(errors) == 1
+    assert errors[0]["ename"] == "UsageError"
+    assert errors[0]["traceback"] == [f"UsageError: {errors[0]['evalue']}"]
+
+
+def test_login_prompts_reach_the_front_end(kernel: Kernel, local_endpoint: Any) -> None:
+    from backendai_jupyter.local.state import load_credentials
+
+    creds = load_credentials(local_endpoint.data_dir)
+
+    def answer(prompt: str, password: bool) -> str:
+        return creds.password if password else creds.user.email
+
+    cell = run_cell(kernel.kc, "%backend login", timeout=60, answer=answer)
+    assert cell.status == "ok", cell.outputs
+    assert [(r["prompt"], r["password"]) for r in cell.input_requests] == [
+        ("User ID (email): ", False),
+        ("Password: ", True),
+    ]
+    assert f"logged in as {creds.user.email}" in cell.stdout()
+    assert creds.password not in json.dumps(cell.outputs)
+    assert "logged out" in run_cell(kernel.kc, "%backend logout", timeout=60).stdout()
+
+
+def test_interrupt_ends_backend_events(kernel: Kernel, local_endpoint: Any) -> None:
+    from backendai_jupyter.sdk import Client
+
+    name = f"mgk-{secrets.token_hex(3)}"
+    interrupted = threading.Event()
+
+    def interrupt_once(msg_type: str, content: dict[str, Any]) -> None:
+        text = content.get("text", "") if msg_type == "stream" else ""
+        if "showing its events" in text and not interrupted.is_set():
+            interrupted.set()
+            kernel.km.interrupt_kernel()
+
+    with Client(local_endpoint.config()) as client:
+        client.sessions.create("python", name=name)
+        try:
+            started = time.monotonic()
+            cell = run_cell(kernel.kc, f"%backend events {name}", timeout=60, on_output=interrupt_once)
+        finally:
+            client.sessions.destroy(name)
+    assert interrupted.is_set()
+    assert time.monotonic() - started < 30
+    assert cell.status == "error"
+    assert cell.reply["ename"] == "KeyboardInterrupt"
+    assert "stopped watching" in cell.stdout()
+    errors = cell.of_type("error")
+    assert len(errors) == 1
+    assert errors[0]["traceback"] == [f"KeyboardInterrupt: %backend events {name} was interrupted"]
+    assert kernel.km.is_alive()
+    assert "BackendMagics settings" in run_cell(kernel.kc, "%backend config", timeout=60).stdout()
