@@ -239,7 +239,10 @@ def test_encode_roundtrip() -> None:
 def test_update_publishes_a_display_under_ipython(canvas: Canvas) -> None:
     from IPython.core.displaypub import CapturingDisplayPublisher
     from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing import globalipapp
 
+    # the one testing shell of this process (other test modules use it too: a second kind would clash)
+    globalipapp.start_ipython()
     shell = InteractiveShell.instance()
     previous = shell.display_pub
     shell.display_pub = CapturingDisplayPublisher()

@@ -21,12 +21,14 @@ __all__ = ["RunningLab", "lab_env", "start_lab", "stop_lab"]
 #: JupyterLab serves its first request well within this on a loaded 2-core machine.
 START_TIMEOUT = 60.0
 
-#: Lab's own calls to the outside world, turned off: the machine has no network and the tests must not wait.
+#: User settings: no calls to the outside world (there is no network), a plain, fully rendered notebook.
 _USER_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,
     },
+    # every cell stays in the DOM (no virtual scrolling), so the tests can read all outputs at once
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
 
 
@@ -60,7 +62,7 @@ class RunningLab:
 
 
 def lab_env(base_dir: Path, endpoint_env: Mapping[str, str]) -> dict[str, str]:
-    """The server's environment: no inherited Backend.AI settings, private Jupyter dirs, the endpoint's vars."""
+    """The server's environment: no inherited Backend.AI settings, private Jupyter dirs, the endpoint."""
     env = {
         k: v
         for k, v in os.environ.items()
