@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RunningEndpoint
+from endpoint_support import RunningEndpoint
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 

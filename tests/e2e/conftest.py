@@ -7,15 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import lab_page
 import pytest
 from lab_harness import RunningLab, lab_env, start_lab, stop_lab
-from lab_page import CHROMIUM, launch_chromium, screenshot
+from lab_page import launch_chromium, screenshot
 from playwright.sync_api import BrowserContext, sync_playwright
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # also asked for in pyproject.toml; registered here so that --strict-markers accepts it meanwhile
-    config.addinivalue_line("markers", "e2e: drives JupyterLab in a real headless Chromium")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -29,9 +25,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     """Debian's Chromium; the only reason to skip the e2e tests is its absence (CI installs it)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed: apt-get install -y chromium chromium-driver")
-    return CHROMIUM
+    path = lab_page.CHROMIUM
+    if not path.exists():
+        pytest.skip(f"{path} is not installed: apt-get install -y chromium chromium-driver")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -76,4 +73,5 @@ def _screenshot_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     context: BrowserContext = request.getfixturevalue("browser")
     for index, page in enumerate(context.pages):
-        screenshot(page, f"failed-{request.node.name}-{index}")
+        if page.url != "about:blank":  # the persistent context's first, unused tab
+            screenshot(page, f"failed-{request.node.name}-{index}")
