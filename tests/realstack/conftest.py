@@ -1,47 +1,87 @@
-"""Fixtures for the tests against the real Backend.AI 24.03 stack (../shared/realstack).
+"""Fixtures for the shared server tests: each runs against the real Backend.AI 24.03 stack and the local one.
 
-Settings come from BACKEND_* / REALSTACK_* variables when set, else from the realstack's env.sh, else from
-the fixed public test values it documents. The tests SKIP (with the reason) only when the stack is not
-reachable; in CI the stack is started first, so they run.
+A test that takes ``stack`` (directly or through ``client``) is parametrized over the backends: id
+``realstack`` (marked ``realstack``) and id ``local`` (marked ``integration``). ``@pytest.mark.needs(CAP)``
+keeps only the backends that have capability ``CAP`` (see ``realstack_support.CAPABILITIES``), so what one
+backend cannot do is never collected for it rather than skipped.
+
+Realstack settings come from BACKEND_* / REALSTACK_* variables when set, else from the realstack's env.sh,
+else from the fixed public test values it documents. The realstack param SKIPS (with the reason) only when
+the stack is not reachable; in CI the stack is started first, so it runs. The local param never skips: it
+uses the session's ``local_endpoint`` process (tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
-from realstack_support import FALLBACK, CuttingProxy, RealStack, env_file_values, reachable
+from realstack_support import (
+    CAPABILITIES,
+    Backend,
+    CuttingProxy,
+    local_backend,
+    reachable,
+    realstack_backend,
+)
 
 from backendai_jupyter.sdk.client import AsyncClient
 
+#: One pytest param per backend, with the mark that ``-m`` selects it by.
+BACKEND_PARAMS = {
+    "realstack": pytest.param("realstack", marks=pytest.mark.realstack, id="realstack"),
+    "local": pytest.param("local", marks=pytest.mark.integration, id="local"),
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register ``needs`` (the option is strict about markers)."""
+    config.addinivalue_line(
+        "markers", "needs(*capabilities): run only against the backends that have all of these capabilities"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize every test that uses ``stack`` over the backends that have the capabilities it needs."""
+    if "stack" not in metafunc.fixturenames:
+        return
+    needed: set[str] = set()
+    for mark in metafunc.definition.iter_markers("needs"):
+        unknown = set(mark.args) - set().union(*CAPABILITIES.values())
+        if unknown:
+            raise pytest.UsageError(
+                f"{metafunc.definition.nodeid}: unknown capability {sorted(unknown)}; "
+                f"use one of {sorted(set().union(*CAPABILITIES.values()))}"
+            )
+        needed.update(mark.args)
+    kinds = [kind for kind, caps in CAPABILITIES.items() if needed <= caps]
+    metafunc.parametrize("stack", [BACKEND_PARAMS[kind] for kind in kinds], indirect=True)
+
 
 @pytest.fixture(scope="session")
-def realstack() -> RealStack:
-    """The realstack settings; skips the test when the stack is not running."""
-    values = {**FALLBACK, **env_file_values()}
-    values.update({k: v for k, v in os.environ.items() if k in FALLBACK})
-    stack = RealStack(
-        endpoint=values["BACKEND_ENDPOINT"],
-        access_key=values["BACKEND_ACCESS_KEY"],
-        secret_key=values["BACKEND_SECRET_KEY"],
-        webserver=values["REALSTACK_WEBSERVER"],
-        email=values["REALSTACK_ADMIN_EMAIL"],
-        password=values["REALSTACK_ADMIN_PASSWORD"],
-        vfolder_host=values["REALSTACK_VFOLDER_HOST"],
-        image=values["REALSTACK_IMAGE"],
-    )
-    if not reachable(stack.endpoint):
-        pytest.skip(
-            f"the realstack is not reachable at {stack.endpoint}; start it with ../shared/realstack/up.sh"
+def stack(request: pytest.FixtureRequest) -> Backend:
+    """The backend of this param; the realstack one skips when the stack is not running."""
+    if request.param == "local":
+        endpoint = request.getfixturevalue("local_endpoint")
+        return local_backend(
+            url=endpoint.url,
+            access_key=endpoint.access_key,
+            secret_key=endpoint.secret_key,
+            email=endpoint.email,
+            password=endpoint.password,
         )
-    return stack
+    backend = realstack_backend()
+    if not reachable(backend.endpoint):
+        pytest.skip(
+            f"the realstack is not reachable at {backend.endpoint}; start it with ../shared/realstack/up.sh"
+        )
+    return backend
 
 
 @pytest.fixture
-async def client(realstack: RealStack) -> AsyncIterator[AsyncClient]:
-    """An AsyncClient for the superadmin keypair, closed after the test."""
-    async with AsyncClient(realstack.config()) as c:
+async def client(stack: Backend) -> AsyncIterator[AsyncClient]:
+    """An AsyncClient for the backend's keypair, closed after the test."""
+    async with AsyncClient(stack.config()) as c:
         yield c
 
 

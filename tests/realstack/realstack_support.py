@@ -1,4 +1,4 @@
-"""Helpers for the realstack tests: settings, unique names, random files and a connection-cutting proxy."""
+"""Helpers for the realstack tests: the two backends, unique names, random files and a cutting proxy."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import socket
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,25 @@ FALLBACK = {
 SESSION_RESOURCES = {"cpu": 1, "mem": "512m"}
 
 
+#: What a backend can do beyond what every backend does (the tests that need one run only where it is).
+RUN_CODE = "run_code"  # execute code in a session (the realstack's dummy agent answers "not-implemented")
+SESSION_FILES = "session_files"  # list/download files inside a session (the dummy agent has none)
+PURGE_ON_DELETE = "purge_on_delete"  # deleting a vfolder frees its name (24.03 only moves it to the trash)
+#: The backends the shared test bodies run against, and their capabilities.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "realstack": frozenset(),
+    "local": frozenset({RUN_CODE, SESSION_FILES, PURGE_ON_DELETE}),
+}
+#: What the local endpoint reports and serves (it is a 23.09 manager with its own python image).
+LOCAL_API_VERSION = "v7.20230615"
+LOCAL_MANAGER_PREFIX = "23.09"
+LOCAL_VFOLDER_HOST = "local:volume1"
+LOCAL_IMAGE = "python"
+LOCAL_CANONICAL_IMAGE = (
+    f"cr.backend.ai/stable/python:{sys.version_info.major}.{sys.version_info.minor}-ubuntu22.04"
+)
+
+
 def env_file_values() -> dict[str, str]:
     """KEY=VALUE pairs of the first realstack env.sh found."""
     for path in ENV_FILES:
@@ -45,9 +65,13 @@ def env_file_values() -> dict[str, str]:
     return {}
 
 
-@dataclass(frozen=True)
-class RealStack:
-    """Where the realstack is and who to be there."""
+@dataclass(frozen=True, kw_only=True)
+class Backend:
+    """One server the shared tests run against: where it is, who to be there, and what it reports and can do.
+
+    The defaults of the version fields are the realstack's, so ``RealStack(...)`` with the settings alone
+    describes the realstack.
+    """
 
     endpoint: str
     access_key: str
@@ -57,9 +81,23 @@ class RealStack:
     password: str = field(repr=False)
     vfolder_host: str
     image: str
+    kind: str = "realstack"
+    api_version: str = "v8.20240315"
+    manager_prefix: str = "24.03"
+    canonical_image: str = "cr.backend.ai/stable/python:3.9-ubuntu20.04"
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What this backend can do beyond the common ground (see ``CAPABILITIES``)."""
+        return CAPABILITIES[self.kind]
+
+    @property
+    def runs_code(self) -> bool:
+        """Whether code executed in a session really runs."""
+        return RUN_CODE in self.capabilities
 
     def config(self, **overrides: object) -> APIConfig:
-        """An API-mode configuration for the superadmin keypair."""
+        """An API-mode configuration for the backend's keypair."""
         settings: dict[str, object] = {
             "endpoint": self.endpoint,
             "endpoint_type": "api",
@@ -68,6 +106,44 @@ class RealStack:
         }
         settings.update(overrides)
         return APIConfig(**settings)  # type: ignore[arg-type]
+
+
+#: The realstack's settings object (the name the magics tests use).
+RealStack = Backend
+
+
+def realstack_backend() -> Backend:
+    """The realstack: BACKEND_* / REALSTACK_* variables, else its env.sh, else the documented test values."""
+    values = {**FALLBACK, **env_file_values()}
+    values.update({k: v for k, v in os.environ.items() if k in FALLBACK})
+    return Backend(
+        endpoint=values["BACKEND_ENDPOINT"],
+        access_key=values["BACKEND_ACCESS_KEY"],
+        secret_key=values["BACKEND_SECRET_KEY"],
+        webserver=values["REALSTACK_WEBSERVER"],
+        email=values["REALSTACK_ADMIN_EMAIL"],
+        password=values["REALSTACK_ADMIN_PASSWORD"],
+        vfolder_host=values["REALSTACK_VFOLDER_HOST"],
+        image=values["REALSTACK_IMAGE"],
+    )
+
+
+def local_backend(*, url: str, access_key: str, secret_key: str, email: str, password: str) -> Backend:
+    """The local endpoint at ``url`` (session mode is served on the same URL)."""
+    return Backend(
+        kind="local",
+        endpoint=url,
+        access_key=access_key,
+        secret_key=secret_key,
+        webserver=url,
+        email=email,
+        password=password,
+        vfolder_host=LOCAL_VFOLDER_HOST,
+        image=LOCAL_IMAGE,
+        api_version=LOCAL_API_VERSION,
+        manager_prefix=LOCAL_MANAGER_PREFIX,
+        canonical_image=LOCAL_CANONICAL_IMAGE,
+    )
 
 
 def reachable(url: str) -> bool:

@@ -1,20 +1,19 @@
-"""A script using only backendai_jupyter.sdk: from plain Python and from inside a running asyncio loop."""
+"""A script using only backendai_jupyter.sdk, on both backends: from plain Python and from inside a loop."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-import pytest
-from realstack_support import SESSION_RESOURCES, RealStack, same_content, unique, write_random
+from realstack_support import SESSION_RESOURCES, Backend, same_content, unique, write_random
 
 from backendai_jupyter.sdk.compat import Session
 from backendai_jupyter.sdk.sync import Client
 
-pytestmark = pytest.mark.realstack
+# the marks come with the backend params (conftest.py): realstack -> realstack, local -> integration
 
 
-def script(stack: RealStack, workdir: Path) -> tuple[bool, str, bool]:
+def script(stack: Backend, workdir: Path) -> tuple[bool, str, bool]:
     """vfolder create/upload/download + session create/destroy with the sync client."""
     source = workdir / "data.bin"
     write_random(source, 3 * 1024 * 1024 + 7)
@@ -36,25 +35,25 @@ def script(stack: RealStack, workdir: Path) -> tuple[bool, str, bool]:
     return identical, status, gone
 
 
-def test_script_from_plain_python(realstack: RealStack, tmp_path: Path) -> None:
-    assert script(realstack, tmp_path) == (True, "RUNNING", True)
+def test_script_from_plain_python(stack: Backend, tmp_path: Path) -> None:
+    assert script(stack, tmp_path) == (True, "RUNNING", True)
 
 
-def test_script_from_inside_a_running_asyncio_loop(realstack: RealStack, tmp_path: Path) -> None:
+def test_script_from_inside_a_running_asyncio_loop(stack: Backend, tmp_path: Path) -> None:
     async def main() -> tuple[bool, str, bool]:
         # blocking calls from a coroutine, as in a notebook cell: they run on the SDK's loop thread
         assert asyncio.get_running_loop().is_running()
-        return script(realstack, tmp_path)
+        return script(stack, tmp_path)
 
     assert asyncio.run(main()) == (True, "RUNNING", True)
 
 
-def test_official_style_session_and_vfolder(realstack: RealStack, tmp_path: Path) -> None:
+def test_official_style_session_and_vfolder(stack: Backend, tmp_path: Path) -> None:
     source = tmp_path / "notes.txt"
     source.write_text("hello vfolder\n")
     name = unique("rs-compat")
-    with Session(config=realstack.config()) as api_session:
-        api_session.VFolder.create(name, host=realstack.vfolder_host)
+    with Session(config=stack.config()) as api_session:
+        api_session.VFolder.create(name, host=stack.vfolder_host)
         folder = api_session.VFolder(name)
         try:
             folder.upload([source], basedir=tmp_path)
@@ -65,7 +64,7 @@ def test_official_style_session_and_vfolder(realstack: RealStack, tmp_path: Path
         finally:
             folder.delete()
         kern = api_session.ComputeSession.get_or_create(
-            realstack.image, client_token=unique("rs-compat"), resources=SESSION_RESOURCES, max_wait=90
+            stack.image, client_token=unique("rs-compat"), resources=SESSION_RESOURCES, max_wait=90
         )
         try:
             assert kern.created is True
