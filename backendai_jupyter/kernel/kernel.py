@@ -22,6 +22,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 
 from .. import __version__
 from ..display.status import StatusLine, status_text
+from .comms import KernelComms
 from .config import BackendKernelConfig
 from .localshell import LocalShell, split_cell
 from .outcome import CellOutcome, SessionFailed, SessionGone
@@ -134,6 +135,10 @@ class BackendKernel(Kernel, BackendKernelConfig):
         self._transport_in_use = transport
         self._local: LocalShell | None = None
         self._gone_reason = ""
+        # ipywidgets in the local shell talk to the front end through these (as in IPython's kernel)
+        self.comms = KernelComms(self)
+        self.comm_manager = self.comms.manager  # what Kernel.comm_info_request lists
+        self.shell_handlers.update(self.comms.handlers())
 
     # -- plumbing ------------------------------------------------------------------------------------
 
@@ -230,7 +235,7 @@ class BackendKernel(Kernel, BackendKernelConfig):
 
     async def _run_local(self, code: str, *, silent: bool) -> CellOutcome:
         if self._local is None:
-            self._local = LocalShell(self._publish, self._ask_input)
+            self._local = LocalShell(self._publish, self._ask_input, kernel=self)
             from ..magics.binding import bind_kernel
 
             bind_kernel(self._local.shell, _SessionBinding(self))
@@ -419,6 +424,7 @@ class BackendKernel(Kernel, BackendKernelConfig):
                 "could not %s the session %s: %s", "restart" if restart else "end", self.remote.name, exc
             )
         await self._close_clients()
+        self.comms.close()
         return {"status": "ok", "restart": restart}
 
     async def _close_clients(self) -> None:

@@ -116,8 +116,10 @@ class _Shell(InteractiveShell):
     displayhook_class = Type(_DisplayHook)
     display_pub_class = Type(_Publisher)
 
-    def __init__(self, publish: Publish) -> None:
+    def __init__(self, publish: Publish, kernel: Any = None) -> None:
         self._kernel_publish = publish
+        #: the kernel whose comms reach the front end (ipywidgets and the pickers look for ``shell.kernel``)
+        self.kernel = kernel
         #: the errors of the cell being run; not published when the request is silent
         self.cell_errors: list[dict[str, Any]] = []
         self.silent_errors = False
@@ -151,10 +153,13 @@ class LocalShell:
     :meth:`interrupt` raises ``KeyboardInterrupt`` in the worker.
     """
 
-    def __init__(self, publish: Publish, ask_input: AskInput) -> None:
+    def __init__(self, publish: Publish, ask_input: AskInput, *, kernel: Any = None) -> None:
         # display() and get_ipython() in library code look for the process's shell: be it (the base kernel
         # has none), unless this process already has one
-        self.shell = _Shell(publish) if InteractiveShell.initialized() else _Shell.instance(publish)
+        if InteractiveShell.initialized():
+            self.shell = _Shell(publish, kernel)
+        else:
+            self.shell = _Shell.instance(publish, kernel)
         self._ask_input = ask_input
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="backendai-local")

@@ -31,9 +31,12 @@ def widgets_usable(shell: Any, mode: str = "auto") -> tuple[bool, str]:
         return True, ""
     if os.environ.get("BACKENDAI_JUPYTER_WIDGETS", "").lower() in ("0", "off", "no", "false"):
         return False, "widgets are turned off (BACKENDAI_JUPYTER_WIDGETS)"
-    # only a real ipykernel shell has the comm channel widgets need; a terminal or a kernel's private
-    # shell does not
-    if type(shell).__name__ != "ZMQInteractiveShell" or getattr(shell, "kernel", None) is None:
+    # widgets need a kernel with a comm channel to the front end: IPython's kernel shell, or the
+    # "Backend.AI (remote)" kernel's local shell (its kernel has a comm manager); a terminal has none
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:
+        return False, "this front end cannot show widgets"
+    if type(shell).__name__ != "ZMQInteractiveShell" and getattr(kernel, "comm_manager", None) is None:
         return False, "this front end cannot show widgets"
     return True, ""
 
