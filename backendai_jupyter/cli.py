@@ -119,12 +119,9 @@ def _configured() -> bool:
         from .sdk import config as sdk_config
 
         conf = sdk_config.APIConfig()
-        source_of = getattr(conf, "source_of", None)
-        if source_of is not None:
-            return any(source_of(name) != "default" for name in ("endpoint", "access_key", "secret_key"))
     except Exception:  # an unreadable config counts as configured: the kernel reports the real problem
         return True
-    return False
+    return any(conf.source_of(name) != "default" for name in ("endpoint", "access_key", "secret_key"))
 
 
 @contextmanager
@@ -269,10 +266,11 @@ def _cmd_local(args: argparse.Namespace) -> int:
     return int(result or 0)
 
 
-def _mask(name: str, value: Any) -> str:
-    if name in _SECRET_FIELDS and value:
-        text = str(value)
-        return text[:4] + "*" * max(len(text) - 4, 4)
+def _shown(name: str, value: Any) -> str:
+    if name in _SECRET_FIELDS:
+        return "***** (set)" if value else "(not set)"  # not even a prefix of a secret is printed
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
     return str(value)
 
 
@@ -298,15 +296,8 @@ def _cmd_config(args: argparse.Namespace) -> int:
         "connection_timeout",
         "read_timeout",
     )
-    source_of = getattr(conf, "source_of", None)
     for name in names:
-        if not hasattr(conf, name):
-            continue
-        value = getattr(conf, name)
-        if isinstance(value, (list, tuple)):
-            value = ",".join(map(str, value))
-        origin = f"  ({source_of(name)})" if source_of is not None else ""
-        print(f"{name:<24}{_mask(name, value)}{origin}")
+        print(f"{name:<24}{_shown(name, getattr(conf, name))}  ({conf.source_of(name)})")
     if not _configured():
         print("# nothing configured: `backendai-jupyter run` would use the embedded local endpoint")
     return 0

@@ -1,4 +1,4 @@
-"""Pure constants of the Backend.AI wire protocol, shared by the SDK client and the local endpoint.
+"""Pure constants of the Backend.AI wire protocol, shared by the SDK client, the local endpoint and above.
 
 Only names and literal values live here: no logic, no I/O. Both ``sdk/`` and ``local/`` import this
 module so that neither depends on the other (design.md §2). Facts are from docs/protocol.md.
@@ -12,13 +12,16 @@ __all__ = [
     "API_VERSIONS",
     "EMPTY_BODY_SHA256",
     "EXECUTE_STATUSES",
+    "GONE_SESSION_STATUSES",
     "KERNEL_EVENTS",
     "MANAGER_VERSION_23_09",
     "PROBLEM_PREFIX",
+    "READY_SESSION_STATUSES",
     "REST_FLUSH_SECONDS",
     "SESSION_EVENTS",
     "SESSION_NAME_PATTERN",
     "SESSION_STATUSES",
+    "STREAM_TERMINAL_STATUSES",
     "TERMINAL_EXECUTE_STATUSES",
     "VERSION_23_09",
     "VERSION_24_03",
@@ -71,6 +74,11 @@ SESSION_STATUSES: Final[tuple[str, ...]] = (
     "CANCELLED",
 )
 
+#: Statuses in which a session accepts code.
+READY_SESSION_STATUSES: Final[frozenset[str]] = frozenset({"RUNNING", "RUNNING_DEGRADED"})
+#: Statuses from which a session never comes back to RUNNING.
+GONE_SESSION_STATUSES: Final[frozenset[str]] = frozenset({"TERMINATING", "TERMINATED", "CANCELLED", "ERROR"})
+
 #: Statuses of one execute call (protocol.md §5.1).
 EXECUTE_STATUSES: Final[tuple[str, ...]] = (
     "continued",
@@ -81,6 +89,10 @@ EXECUTE_STATUSES: Final[tuple[str, ...]] = (
     "exec-timeout",
 )
 TERMINAL_EXECUTE_STATUSES: Final[frozenset[str]] = frozenset({"finished", "exec-timeout"})
+#: Statuses that end a run on the execute WebSocket: the terminal ones plus the stream's own error reports.
+STREAM_TERMINAL_STATUSES: Final[frozenset[str]] = frozenset(
+    {"finished", "exec-timeout", "error", "server-restarting"}
+)
 
 #: Flush windows of the agent: a REST execute call returns ``continued`` after this long.
 REST_FLUSH_SECONDS: Final = 2.0

@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from backendai_jupyter.sdk import APIConfig
@@ -102,7 +102,7 @@ def start_local_endpoint(data_dir: Path, *extra_args: str) -> tuple[subprocess.P
     return proc, endpoint
 
 
-def stop_process(proc: subprocess.Popen[str], timeout: float = 20.0) -> None:
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 20.0) -> None:
     """SIGTERM the process we started, then SIGKILL it if it does not stop in time."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)

@@ -9,7 +9,7 @@ from typing import Any
 from traitlets import Dict, Enum, Float, List, Unicode, default
 from traitlets.config import Configurable
 
-__all__ = ["ENV_PREFIX", "BackendKernelConfig", "parse_pairs"]
+__all__ = ["ENV_PREFIX", "BackendKernelConfig", "env_list", "env_pairs", "env_value", "parse_pairs"]
 
 #: Environment variables that set the kernel traits, e.g. ``BACKENDAI_JUPYTER_IMAGE=python:3.11``.
 ENV_PREFIX = "BACKENDAI_JUPYTER_"
@@ -39,17 +39,20 @@ def parse_pairs(text: str, *, name: str) -> dict[str, str]:
     return pairs
 
 
-def _env(name: str) -> str | None:
-    return os.environ.get(ENV_PREFIX + name)
+def env_value(name: str) -> str | None:
+    """``BACKENDAI_JUPYTER_<name>``, or None when it is unset or blank."""
+    value = os.environ.get(ENV_PREFIX + name)
+    return value if value is not None and value.strip() else None
 
 
-def _env_list(name: str) -> list[str]:
-    raw = _env(name) or ""
-    return [item.strip() for item in raw.split(",") if item.strip()]
+def env_list(name: str) -> list[str]:
+    """``BACKENDAI_JUPYTER_<name>`` as a comma-separated list (empty items dropped)."""
+    return [item.strip() for item in (env_value(name) or "").split(",") if item.strip()]
 
 
-def _env_pairs(name: str) -> dict[str, str]:
-    raw = _env(name)
+def env_pairs(name: str) -> dict[str, str]:
+    """``BACKENDAI_JUPYTER_<name>`` as ``K=V,K2=V2`` pairs; ValueError names the variable and the fix."""
+    raw = env_value(name)
     return parse_pairs(raw, name=ENV_PREFIX + name) if raw else {}
 
 
@@ -87,50 +90,50 @@ class BackendKernelConfig(Configurable):
 
     @default("image")
     def _image_default(self) -> str:
-        return _env("IMAGE") or "python"
+        return env_value("IMAGE") or "python"
 
     @default("resources")
     def _resources_default(self) -> dict[str, str]:
-        return _env_pairs("RESOURCES")
+        return env_pairs("RESOURCES")
 
     @default("mounts")
     def _mounts_default(self) -> list[str]:
-        return _env_list("MOUNTS")
+        return env_list("MOUNTS")
 
     @default("environ")
     def _environ_default(self) -> dict[str, str]:
-        return _env_pairs("ENVIRON")
+        return env_pairs("ENVIRON")
 
     @default("session_name")
     def _session_name_default(self) -> str:
-        return _env("SESSION_NAME") or ""
+        return env_value("SESSION_NAME") or ""
 
     @default("attach")
     def _attach_default(self) -> str:
-        return _env("ATTACH") or ""
+        return env_value("ATTACH") or ""
 
     @default("endpoint")
     def _endpoint_default(self) -> str:
-        return _env("ENDPOINT") or ""
+        return env_value("ENDPOINT") or ""
 
     @default("domain")
     def _domain_default(self) -> str:
-        return _env("DOMAIN") or ""
+        return env_value("DOMAIN") or ""
 
     @default("group")
     def _group_default(self) -> str:
-        return _env("GROUP") or ""
+        return env_value("GROUP") or ""
 
     @default("transport")
     def _transport_default(self) -> str:
-        value = (_env("TRANSPORT") or "auto").lower()
+        value = (env_value("TRANSPORT") or "auto").lower()
         if value not in ("auto", "websocket", "rest"):
             raise ValueError(f"{ENV_PREFIX}TRANSPORT={value!r} is not one of auto, websocket, rest")
         return value
 
     @default("state_dir")
     def _state_dir_default(self) -> str:
-        return _env("STATE_DIR") or ""
+        return env_value("STATE_DIR") or ""
 
     def summary(self) -> dict[str, Any]:
         """The settings as a plain dict (no secrets live in these traits)."""

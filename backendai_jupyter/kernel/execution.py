@@ -12,6 +12,7 @@ from ..display.console import ExecutionRenderer
 from ..sdk.errors import BackendAPIError, BackendClientError, BackendError, NotFoundError
 from ..sdk.resources.execution import ExecutionStream
 from ..sdk.types import ExecutionResult
+from ..wire import STREAM_TERMINAL_STATUSES
 from .outcome import CellOutcome, SessionGone
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ class CellRun:
                 raise
             run_id = result.run_id or run_id
             answer = yield result
-            if result.status in ("finished", "exec-timeout", "error"):
+            if result.status in STREAM_TERMINAL_STATUSES:
                 return
             if result.status == "waiting-input":
                 mode, code = "input", answer or ""
@@ -165,23 +166,11 @@ class CellRun:
                     break
                 prompt = self._show(result)
                 if result.status == "waiting-input":
-                    if self.interrupted:
-                        answer = ""
-                    else:
-                        password = bool((result.options or {}).get("is_password", False))
-                        try:
-                            answer = await self._answer(prompt, password)
-                        except Exception as exc:
-                            # no stdin (nbclient, papermill) or a broken reply: stop the remote code
-                            self._input_error = exc
-                            self.interrupt()
-                            answer = ""
-                        if answer is None:
-                            answer = ""  # interrupted while asking: unblock the remote input() and drain
+                    answer = await self._reply_to_prompt(result, prompt)
                     if stream is not None:
                         await stream.send_input(answer)
                         answer = None
-                if result.status in ("finished", "exec-timeout", "error", "server-restarting"):
+                if result.status in STREAM_TERMINAL_STATUSES:
                     return self._finish(result)
                 if self.interrupted and deadline is None:
                     deadline = loop.time() + self._grace
@@ -209,6 +198,21 @@ class CellRun:
             if fut in done:
                 return fut.result()
             deadline = asyncio.get_running_loop().time() + self._grace
+
+    async def _reply_to_prompt(self, result: ExecutionResult, prompt: str) -> str:
+        """The line a waiting ``input()`` gets: the user's answer, or "" once the cell is interrupted."""
+        if self.interrupted:
+            return ""
+        password = bool((result.options or {}).get("is_password", False))
+        try:
+            answer = await self._answer(prompt, password)
+        except Exception as exc:
+            # no stdin (nbclient, papermill) or a broken reply: stop the remote code
+            self._input_error = exc
+            self.interrupt()
+            return ""
+        # None: interrupted while asking; "" unblocks the remote input() so the run can drain
+        return "" if answer is None else answer
 
     async def _answer(self, prompt: str, password: bool) -> str | None:
         """Ask the frontend; None when the cell was interrupted while waiting."""

@@ -22,6 +22,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 
 from .. import __version__
 from ..display.status import StatusLine, status_text
+from ..wire import GONE_SESSION_STATUSES
 from .comms import KernelComms
 from .config import BackendKernelConfig
 from .localshell import LocalShell, split_cell
@@ -324,7 +325,7 @@ class BackendKernel(Kernel, BackendKernelConfig):
         except BackendError:
             return False
         self._gone_reason = info.status_info or ""
-        return info.status in ("TERMINATING", "TERMINATED", "CANCELLED", "ERROR")
+        return info.status in GONE_SESSION_STATUSES
 
     async def _gone(self) -> CellOutcome:
         name = self.remote.name

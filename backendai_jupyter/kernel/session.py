@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES
 from .outcome import SessionFailed
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from ..sdk.errors import BackendAPIError
 
 __all__ = [
-    "READY_STATUSES",
     "OwnershipRecord",
     "RemoteSession",
     "SessionFailed",
@@ -33,10 +33,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Statuses in which a session accepts code.
-READY_STATUSES = frozenset({"RUNNING", "RUNNING_DEGRADED"})
-#: Statuses from which a session never comes back.
-_DEAD_STATUSES = frozenset({"TERMINATING", "TERMINATED", "ERROR", "CANCELLED"})
 #: Poll intervals while a session starts: quick at first (local sessions start in about a second).
 _POLL_FIRST, _POLL_MAX = 0.1, 1.0
 
@@ -184,7 +180,7 @@ class RemoteSession:
                 "check the name (BACKENDAI_JUPYTER_ATTACH / --BackendKernel.attach) or clear it "
                 "to start a new one"
             ) from None
-        if info.status in _DEAD_STATUSES:
+        if info.status in GONE_SESSION_STATUSES:
             raise SessionFailed(
                 f"cannot attach to session {self.settings.attach!r}: it is {info.status}; "
                 "clear the attach setting to start a new session"
@@ -220,7 +216,7 @@ class RemoteSession:
             name=created.name or s.name, id=created.id, owned=owned, image=s.image, created_at=time.time()
         )
         self._state.save(record)
-        if created.status not in READY_STATUSES:
+        if created.status not in READY_SESSION_STATUSES:
             await self._wait_running(record, created.status, started, on_status)
         elif on_status is not None and created.created:
             on_status(created.status, self._clock() - started, True)
@@ -233,9 +229,9 @@ class RemoteSession:
 
         client = await self._client()
         delay = _POLL_FIRST
-        while status not in READY_STATUSES:
+        while status not in READY_SESSION_STATUSES:
             elapsed = self._clock() - started
-            if status in _DEAD_STATUSES:
+            if status in GONE_SESSION_STATUSES:
                 self.forget()
                 raise SessionFailed(
                     f"session {record.name!r} did not start ({status}); run the cell again to retry, "

@@ -15,7 +15,7 @@ from dateutil import parser as dateparser
 
 from ..wire import SESSION_NAME_PATTERN
 from .context import LocalContext
-from .params import to_bool
+from .params import reject_unknown, to_bool
 from .problems import Problem
 from .registry import SessionSpec
 
@@ -75,15 +75,7 @@ class CreateRequest:
 
 def _flatten(params: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]], where: str) -> dict[str, Any]:
     lookup = {alias: key for key, names in aliases.items() for alias in (key, *names)}
-    extra = {key: f"{key} is not allowed key" for key in params if key not in lookup}
-    if extra:
-        raise Problem(
-            400,
-            "invalid-api-params",
-            "Missing or invalid API parameters.",
-            msg=f"Input validation error ({where})",
-            data=extra,
-        )
+    reject_unknown(params, lookup, where=where)
     out: dict[str, Any] = {}
     for key, value in params.items():
         canonical = lookup[key]

@@ -25,6 +25,7 @@ from aiohttp import WSMsgType, web
 
 from ..wire import REST_FLUSH_SECONDS, WS_FLUSH_SECONDS
 from .context import REQUEST_ACCESS_KEY
+from .params import read_json_object
 from .problems import Problem
 from .runtime import KERNEL_LOST_EXIT_CODE, KernelRuntime, Record
 
@@ -332,17 +333,6 @@ def _session(request: web.Request) -> Session:
     return _registry(request).find(request[REQUEST_ACCESS_KEY], name)
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    # the manager calls request.json() directly here: a JSON body is required even for these routes
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise Problem.invalid_params(f"Malformed body: a JSON object is required ({exc}).") from exc
-    if not isinstance(body, dict):
-        raise Problem.invalid_params("The body must be a JSON object.")
-    return body
-
-
 def _start_or_find(session: Session, params: dict[str, Any]) -> Run:
     mode = params.get("mode")
     run_id = params.get("runId")
@@ -380,7 +370,7 @@ def _start_or_find(session: Session, params: dict[str, Any]) -> Run:
 async def execute_rest(request: web.Request) -> web.Response:
     """``POST /session/{id}``: one step of the query / continue / input loop."""
     session = _session(request)
-    params = await _json_body(request)
+    params = await read_json_object(request, example='{"mode": "query", "code": "print(1)"}')
     run = _start_or_find(session, params)
     result = await run.next_result(REST_FLUSH_SECONDS)
     session.executor.forget(run)

@@ -22,6 +22,7 @@ from graphql import GraphQLScalarType, build_schema, graphql
 from .context import CONTEXT, REQUEST_ACCESS_KEY, REQUEST_USER, User
 from .gqlschema import SCHEMA_SDL
 from .images import canonical_image, image_registry
+from .params import read_json_object
 from .problems import Problem
 from .registry import REGISTRY, Session
 
@@ -408,12 +409,10 @@ def _root(request: web.Request) -> dict[str, Any]:
 
 
 async def _run(request: web.Request) -> tuple[Any, list[dict[str, Any]]]:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise Problem.invalid_params(f"A JSON body {{query, variables}} is required ({exc}).") from exc
-    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-        raise Problem.invalid_params('The body must be {"query": str, "variables": {...}}.')
+    example = '{"query": "...", "variables": {...}}'
+    body = await read_json_object(request, example=example)
+    if not isinstance(body.get("query"), str):
+        raise Problem.invalid_params(f"The body needs a query string, as in {example}.")
     variables = body.get("variables") or {}
     if not isinstance(variables, dict):
         raise Problem.invalid_params("variables must be an object.")

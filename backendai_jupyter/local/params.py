@@ -10,7 +10,7 @@ from aiohttp import web
 
 from .problems import Problem
 
-__all__ = ["read_params", "reject_unknown", "to_bool"]
+__all__ = ["read_json_object", "read_params", "reject_unknown", "to_bool"]
 
 
 async def read_params(request: web.Request) -> dict[str, Any]:
@@ -31,17 +31,26 @@ async def read_params(request: web.Request) -> dict[str, Any]:
     return params
 
 
-def reject_unknown(params: Mapping[str, Any], allowed: Iterable[str]) -> None:
+async def read_json_object(request: web.Request, *, example: str) -> dict[str, Any]:
+    """The JSON object body of a route the manager reads with ``request.json()`` (required, also on GET)."""
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise Problem.invalid_params(
+            f"Malformed body ({exc}): send a JSON object such as {example}."
+        ) from exc
+    if not isinstance(body, dict):
+        raise Problem.invalid_params(f"The body must be a JSON object such as {example}.")
+    return body
+
+
+def reject_unknown(params: Mapping[str, Any], allowed: Iterable[str], *, where: str = "") -> None:
     """400 invalid-api-params ``Input validation error`` for keys outside ``allowed`` (trafaret ``Dict``)."""
     known = set(allowed)
     extra = {key: f"{key} is not allowed key" for key in params if key not in known}
     if extra:
-        raise Problem(
-            400,
-            "invalid-api-params",
-            "Missing or invalid API parameters.",
-            msg="Input validation error",
-            data=extra,
+        raise Problem.invalid_params(
+            f"Input validation error ({where})" if where else "Input validation error", extra
         )
 
 

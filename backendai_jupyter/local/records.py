@@ -7,21 +7,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ..wire import SESSION_STATUSES
+
 __all__ = ["ACTIVE_STATUSES", "SETTLED_STATUSES", "SessionRecord", "SessionSpec", "now_iso"]
 
-ACTIVE_STATUSES = frozenset(
-    {
-        "PENDING",
-        "SCHEDULED",
-        "PULLING",
-        "PREPARING",
-        "RUNNING",
-        "RESTARTING",
-        "RUNNING_DEGRADED",
-        "TERMINATING",
-        "ERROR",
-    }
-)
+#: statuses of a session that still holds (or waits for) a kernel
+ACTIVE_STATUSES = frozenset(SESSION_STATUSES) - {"TERMINATED", "CANCELLED"}
 #: statuses after which a create call stops waiting
 SETTLED_STATUSES = frozenset({"RUNNING", "ERROR", "CANCELLED", "TERMINATED"})
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 import time
 import uuid
 from pathlib import Path
@@ -421,11 +420,6 @@ class Registry:
         await asyncio.gather(
             *(self.terminate(s, reason="server-shutdown") for s in live), return_exceptions=True
         )
-
-    def remove_dir(self, session: Session) -> None:
-        """Delete a dead session's scratch folder (not used for live sessions)."""
-        if not session.active:
-            shutil.rmtree(session.dir, ignore_errors=True)
 
 
 REGISTRY = web.AppKey("backendai_registry", Registry)

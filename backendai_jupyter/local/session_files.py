@@ -24,7 +24,7 @@ import multidict
 from aiohttp import BodyPartReader, MultipartWriter, web
 
 from .context import CONTEXT, REQUEST_ACCESS_KEY, LocalContext
-from .params import read_params, reject_unknown
+from .params import read_json_object, read_params, reject_unknown
 from .paths import check_relpath, resolve_in, unquote_filename
 from .problems import Problem
 
@@ -88,13 +88,7 @@ def _missing(relpath: str) -> Problem:
 
 
 async def _list_files(request: web.Request) -> web.Response:
-    # the manager reads this body with request.json(): a JSON body is required, also on GET
-    try:
-        params = await request.json()
-    except ValueError:
-        raise Problem.invalid_params('Send a JSON body such as {"path": "."}.') from None
-    if not isinstance(params, dict):
-        raise Problem.invalid_params('The body must be a JSON object such as {"path": "."}.')
+    params = await read_json_object(request, example='{"path": "."}')
     reject_unknown(params, {"path"})
     path, relpath = _locate(request, params.get("path", "."))
     abspath = str(HOME / relpath)

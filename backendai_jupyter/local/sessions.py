@@ -15,7 +15,7 @@ from .config import LocalConfig
 from .context import CONTEXT, REQUEST_ACCESS_KEY
 from .createparams import parse_create
 from .images import canonical_image, image_registry
-from .params import read_params, reject_unknown, to_bool
+from .params import read_json_object, read_params, reject_unknown, to_bool
 from .problems import Problem
 from .registry import REGISTRY, Registry, Session
 
@@ -184,12 +184,7 @@ async def interrupt(request: web.Request) -> web.Response:
 async def complete(request: web.Request) -> web.Response:
     """``POST /session/{id}/complete``: real completions from the session's kernel."""
     session = _find(request)
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise Problem.invalid_params(f"A JSON body {{code, options}} is required ({exc}).") from exc
-    if not isinstance(body, dict):
-        raise Problem.invalid_params("The body must be a JSON object {code, options}.")
+    body = await read_json_object(request, example='{"code": "pri", "options": {"row": 0, "col": 3}}')
     code = body.get("code") or ""
     options = body.get("options") or {}
     if not isinstance(code, str) or not isinstance(options, dict):
@@ -228,12 +223,24 @@ async def rename(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def _log_text(session: Session) -> str:
+    """The session's kernel log ("" before the kernel wrote any), read off the event loop."""
+
+    def read() -> str:
+        try:
+            return session.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    return await asyncio.to_thread(read)
+
+
 async def logs(request: web.Request) -> web.Response:
     """``GET /session/{id}/logs``: the session's kernel output (also after it ended)."""
     params = await read_params(request)
     reject_unknown(params, {"owner_access_key"})
     session = _find(request, owner=_owner(request, params), allow_stale=True)
-    text = session.log_path.read_text(errors="replace") if session.log_path.exists() else ""
+    text = await _log_text(session)
     return web.json_response({"result": {"logs": text}})
 
 
@@ -250,7 +257,7 @@ async def task_logs(request: web.Request) -> web.StreamResponse:
     if not key:
         raise Problem.invalid_params("taskId is required (the batch session's ID).")
     session = _registry(request).find(request[REQUEST_ACCESS_KEY], str(key), allow_stale=True)
-    text = session.log_path.read_text(errors="replace") if session.log_path.exists() else ""
+    text = await _log_text(session)
     return web.Response(text=text, content_type="text/plain")
 
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..kernel.execution import CellRun
 from ..kernel.outcome import CellOutcome
+from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES
 from .bridge import Emit, Interrupted, run_bridged
 from .cmd_sessions import session_request, start_session
-from .context import DEAD
 from .errors import translate, usage_error
 from .parser import MagicParser, add_start_options, split_args
 
@@ -143,7 +143,7 @@ def _ensure(ctx: Context, ns: argparse.Namespace) -> str:
 
     try:
         info = ctx.client().sessions.info(name)
-        if info.status not in DEAD:
+        if info.status not in GONE_SESSION_STATUSES:
             if ns.image or ns.resources or ns.mount or ns.env:
                 ctx.warn(f"session {name} already exists: the image and start options were not applied")
             return info.name or name
@@ -157,9 +157,9 @@ def _ensure(ctx: Context, ns: argparse.Namespace) -> str:
     request = session_request(ctx, ns, ns.image)
     ctx.print(f"starting session {name} ({request.image}) ...")
     created = start_session(ctx, request)
-    if created.status in DEAD:
+    if created.status in GONE_SESSION_STATUSES:
         raise usage_error(f"session {name} did not start ({created.status}); see %backend logs {name}")
-    if created.status not in ("RUNNING", "RUNNING_DEGRADED"):
+    if created.status not in READY_SESSION_STATUSES:
         raise usage_error(
             f"session {name} is {created.status} (queued); run the cell again once "
             "%backend ps shows it RUNNING"

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from ..display.console import ConsoleRenderer, ExecutionRenderer
 from ..sdk.errors import BackendError
 from ..widgets.options import format_table
+from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES, TERMINAL_EXECUTE_STATUSES
 from .bridge import Emit, Interrupted, run_bridged
 from .cmd_cell import execute_live, remote_error
 from .cmd_sessions import SessionRequest, session_request, start_session
-from .context import DEAD
 from .errors import one_line, translate, usage_error
 from .parser import add_start_options
 from .registry import Command
@@ -126,10 +126,10 @@ def _run_one(ctx: Context, ns: argparse.Namespace, request: SessionRequest) -> N
     if not ns.quiet:
         verb = "started" if created.created else "reusing"
         ctx.print(f"{verb} session {name} ({request.image}): {created.status}")
-    if created.status in DEAD or (
-        request.enqueue_only and created.status not in ("RUNNING", "RUNNING_DEGRADED")
+    if created.status in GONE_SESSION_STATUSES or (
+        request.enqueue_only and created.status not in READY_SESSION_STATUSES
     ):
-        if created.status in DEAD:
+        if created.status in GONE_SESSION_STATUSES:
             raise usage_error(f"session {name} did not start ({created.status}); see %backend logs {name}")
         ctx.print(
             f"session {name} is {created.status}; run the code once it is RUNNING "
@@ -212,7 +212,7 @@ async def _run_case(
                 request.image, **request.create_kwargs(name=result.session, environ=result.case.env)
             )
             created = True
-            if info.status in DEAD:
+            if info.status in GONE_SESSION_STATUSES:
                 raise usage_error(f"session {result.session} did not start ({info.status})")
             state("running")
             if ns.files:
@@ -230,7 +230,7 @@ async def _run_case(
                 _collect(result, renderer.feed_all([[c.kind, c.data] for c in step.console]))
                 if step.exit_code is not None:
                     result.exit_code = step.exit_code
-                if step.status in ("finished", "exec-timeout"):
+                if step.status in TERMINAL_EXECUTE_STATUSES:
                     _collect(result, renderer.finish(status=step.status, exit_code=step.exit_code))
             if renderer.error is not None:
                 result.error = f"{renderer.error.ename}: {renderer.error.evalue}"

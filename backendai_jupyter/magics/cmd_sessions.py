@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from ..sdk.errors import BackendError, NotFoundError, PermissionDeniedError
 from ..sdk.types import CreatedSession, SessionEvent
 from ..widgets.options import ACTIVE_STATUSES, DEAD_STATUSES, format_size, format_table, session_rows
+from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES
 from .bridge import Emit, Interrupted, run_bridged
-from .context import DEAD
 from .errors import from_sdk, interrupted, translate, usage_error
 from .parser import add_start_options, parse_env, parse_pairs
 from .registry import Command
@@ -199,7 +199,7 @@ def _start(ctx: Context, ns: argparse.Namespace) -> None:
     request = session_request(ctx, ns, ns.image)
     created = start_session(ctx, request)
     ctx.print(_describe(created, request.image))
-    if created.status in DEAD:
+    if created.status in GONE_SESSION_STATUSES:
         raise usage_error(
             f"session {created.name} did not start ({created.status}); see %backend logs {created.name}"
         )
@@ -312,11 +312,11 @@ def _events(ctx: Context, ns: argparse.Namespace) -> None:
         raise usage_error(f"--timeout {ns.timeout} must be 0 (no limit) or more seconds")
     name = ctx.target(ns.name)
     info = ctx.session_info(name)
-    if info.status in DEAD:
+    if info.status in GONE_SESSION_STATUSES:
         reason = f" ({info.status_info})" if info.status_info else ""
         ctx.print(f"session {name} is {info.status}{reason}; it will send no more events")
         return
-    starting = info.status not in ("RUNNING", "RUNNING_DEGRADED")
+    starting = info.status not in READY_SESSION_STATUSES
     ctx.print(
         f"session {name} is {info.status}; showing its events until it "
         + ("starts or ends" if starting else "ends")
@@ -363,7 +363,7 @@ def _attach_args(p: argparse.ArgumentParser) -> None:
 
 def _attach(ctx: Context, ns: argparse.Namespace) -> None:
     info = ctx.session_info(ns.name)
-    if info.status in DEAD:
+    if info.status in GONE_SESSION_STATUSES:
         raise usage_error(
             f"cannot attach to {ns.name!r}: it is {info.status}; start a new one with %backend start -t NAME"
         )

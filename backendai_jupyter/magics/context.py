@@ -17,10 +17,7 @@ from .errors import from_sdk, usage_error
 if TYPE_CHECKING:
     from .magic import BackendMagics
 
-__all__ = ["DEAD", "Context"]
-
-#: Statuses from which a session never comes back.
-DEAD = frozenset({"TERMINATING", "TERMINATED", "CANCELLED", "ERROR"})
+__all__ = ["Context"]
 
 
 class Context:

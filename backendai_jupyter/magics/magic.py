@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +9,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Dict, Enum, Float, Int, List, Unicode, default, validate
 
-from ..kernel.config import ENV_PREFIX, parse_pairs
+from ..kernel.config import ENV_PREFIX, env_list, env_pairs, env_value
 from ..widgets.fallback import WIDGET_MODES
 from . import cmd_config, cmd_images, cmd_run, cmd_sessions, cmd_vfolder
 from .cmd_cell import RemoteCellError, run_cell
@@ -32,17 +31,9 @@ COMMANDS: Mapping[str, Command] = {
 }
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(ENV_PREFIX + name)
-    return value if value is not None and value.strip() else None
-
-
 def _env_pairs(name: str) -> dict[str, str]:
-    raw = _env(name)
-    if raw is None:
-        return {}
     try:
-        return parse_pairs(raw, name=ENV_PREFIX + name)
+        return env_pairs(name)
     except ValueError:
         return {}  # reported by %backend config rather than breaking %load_ext
 
@@ -100,7 +91,7 @@ class BackendMagics(Magics):
 
     @default("image")
     def _image_default(self) -> str:
-        return _env("IMAGE") or "python"
+        return env_value("IMAGE") or "python"
 
     @default("resources")
     def _resources_default(self) -> dict[str, str]:
@@ -108,7 +99,7 @@ class BackendMagics(Magics):
 
     @default("mounts")
     def _mounts_default(self) -> list[str]:
-        return [m.strip() for m in (_env("MOUNTS") or "").split(",") if m.strip()]
+        return env_list("MOUNTS")
 
     @default("environ")
     def _environ_default(self) -> dict[str, str]:
@@ -116,12 +107,12 @@ class BackendMagics(Magics):
 
     @default("widgets")
     def _widgets_default(self) -> str:
-        value = (_env("WIDGETS") or "auto").lower()
+        value = (env_value("WIDGETS") or "auto").lower()
         return value if value in WIDGET_MODES else "auto"
 
     @default("progress")
     def _progress_default(self) -> str:
-        value = (_env("PROGRESS") or "auto").lower()
+        value = (env_value("PROGRESS") or "auto").lower()
         return value if value in PROGRESS_MODES else "auto"
 
     @validate("concurrency")
@@ -145,7 +136,7 @@ class BackendMagics(Magics):
         for name in sorted(self.class_trait_names(config=True)):
             if name in configured:
                 source = "config (file or %config)"
-            elif _env(name.upper()) is not None:
+            elif env_value(name.upper()) is not None:
                 source = f"environment ({ENV_PREFIX}{name.upper()})"
             else:
                 source = "default"

@@ -783,13 +783,15 @@ class AsyncClient:
                 timeout=self._client_timeout(pair),
             )
         except (aiohttp.ServerTimeoutError, aiohttp.ConnectionTimeoutError) as exc:
-            raise self._timeout_error(method.upper(), target.path, pair, exc) from exc
+            # not chained, here and below: aiohttp's errors quote the URL, whose query holds the token
+            raise self._timeout_error(method.upper(), target.path, pair, exc) from None
         except aiohttp.ClientError as exc:
             where = target.with_query(None)
             raise BackendConnectionError(
-                f"cannot reach the storage proxy at {where}: {exc}; if the manager advertises an address you "
-                "cannot reach, map it with BACKEND_OVERRIDE_STORAGE_PROXY='orig=new'"
-            ) from exc
+                f"cannot reach the storage proxy at {where}: {_without_tokens(str(exc), target)}; if the "
+                "manager advertises an address you cannot reach, map it with "
+                "BACKEND_OVERRIDE_STORAGE_PROXY='orig=new'"
+            ) from None
         try:
             if check and resp.status >= 400:
                 raise await self._error(resp)
@@ -878,6 +880,14 @@ class AsyncClient:
         from .resources.events import Events
 
         return Events(self)
+
+
+def _without_tokens(text: str, url: URL) -> str:
+    """``text`` with the values of the URL's token parameters masked (they are bearer credentials)."""
+    for key, value in url.query.items():
+        if "token" in key.lower() and value:
+            text = text.replace(value, "***")
+    return text
 
 
 def _finish(resp: aiohttp.ClientResponse) -> None:

@@ -30,7 +30,7 @@ from multidict import CIMultiDictProxy
 from .client import AsyncClient, Response
 from .config import APIConfig
 from .errors import BackendClientError
-from .resources.execution import StepMode
+from .resources.execution import ExecutionStream, StepMode
 from .sync import Client, LoopThread, SyncResource, loop_thread, sync_method
 from .types import FileEntry, SessionListItem
 
@@ -133,10 +133,8 @@ class AsyncComputeSession:
         opts: Mapping[str, Any] | None = None,
     ) -> StreamExecution:
         """A WebSocket run: ``async with kern.stream_execute(code) as stream`` yields a message stream."""
-        if mode not in ("query", "batch"):
-            raise BackendClientError(f"stream mode {mode!r} is not 'query' or 'batch'")
-        options = _batch_options(opts) if mode == "batch" else {}
-        return StreamExecution(self._client, self.ref, {"code": code, "mode": mode, "options": options})
+        options = _batch_options(opts) if mode == "batch" else None
+        return StreamExecution(self._client.sessions.stream(self.ref, code, mode=mode, options=options))
 
     async def destroy(self, *, forced: bool = False, recursive: bool = False) -> Any:
         """Terminate the session."""
@@ -207,21 +205,13 @@ def _file_dict(entry: FileEntry) -> dict[str, Any]:
 class StreamExecution:
     """``async with`` context of ``stream_execute``: connects, sends the code, yields a websocket."""
 
-    def __init__(self, client: AsyncClient, ref: str, first: dict[str, Any]) -> None:
-        self._client = client
-        self._ref = ref
-        self._first = first
+    def __init__(self, stream: ExecutionStream) -> None:
+        self._stream = stream
         self._ws: CompatWebSocket | None = None
 
     async def __aenter__(self) -> CompatWebSocket:
-        await self._client.negotiate()
-        from . import versioning
-        from .resources._util import quote_segment
-
-        prefix = versioning.stream_prefix(self._client.api_version_tuple)
-        raw = await self._client.ws_connect(f"{prefix}/{quote_segment(self._ref)}/execute")
-        await raw.send_str(jsonlib.dumps(self._first))
-        self._ws = CompatWebSocket(raw)
+        await self._stream.open()
+        self._ws = CompatWebSocket(self._stream.websocket)
         return self._ws
 
     async def __aexit__(

@@ -60,7 +60,9 @@ class RetryPolicy:
         if self.max_retries < 0:
             raise ValueError(f"max_retries={self.max_retries!r} must be >= 0 (0 disables retries)")
         if self.initial_delay < 0 or self.max_delay < 0:
-            raise ValueError("retry delays must be >= 0 seconds")
+            raise ValueError(
+                f"initial_delay={self.initial_delay!r} and max_delay={self.max_delay!r} must be >= 0 seconds"
+            )
         if not 0 <= self.jitter <= 1:
             raise ValueError(f"jitter={self.jitter!r} must be between 0 and 1")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -245,8 +246,6 @@ class SessionPicker(w.VBox, w.ValueWidget):  # type: ignore[misc]
                 self._say(f"{event} callback failed: {exc}")
 
     def _say(self, text: str) -> None:
-        import html
-
         self._status.value = f"<pre>{html.escape(text)}</pre>"
 
 

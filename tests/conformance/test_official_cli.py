@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 import pytest
+from wire_samples import DRAWING_CODE, EVENT_DATA_KEYS, LIFECYCLE_EVENTS, RUNNER_DRAWING_BATCHES
 
 if TYPE_CHECKING:
     from tests.conformance.conftest import OfficialCLI
@@ -27,49 +28,11 @@ RESULT_KEYS = {"runId", "status", "exitCode", "options", "console", "files"}
 RECORD = re.compile(
     r"----- output record \(type: (?P<type>[\w-]+)\) -----\n(?P<body>.*?)\n----- end of record -----\n", re.S
 )
-# the lifecycle events a real manager sends for create + destroy, in order (captured on the realstack)
-LIFECYCLE_EVENTS = [
-    "session_enqueued",
-    "session_scheduled",
-    "kernel_preparing",
-    "kernel_creating",
-    "kernel_started",
-    "session_started",
-    "session_terminating",
-    "kernel_terminating",
-    "kernel_terminated",
-    "session_terminated",
-]
-EVENT_DATA_KEYS = {"reason", "sessionName", "ownerAccessKey", "sessionId", "exitCode"}
 # the fields `ps` asks for, as the CLI prints them (realstack capture)
 PS_KEYS = {
     "name", "access_key", "session_id", "group_name", "main_kernel_id", "image", "type", "status",
     "status_info", "status_changed", "result",
 }  # fmt: skip
-# what Backend.AI's 1.4.2 runner sent for this code (runner.md §2.2)
-DRAWING_CODE = """\
-from backendai_jupyter.drawing import Canvas, Colors
-c = Canvas(100, 80)
-c.circle(50, 40, 20, fill=Colors.Red)
-c.update()
-t = c.create_turtle()
-t.forward(30)
-c.update()
-"""
-DRAWING_BATCHES = [
-    [
-        [0, "canvas", 100, 80, "#ffffffff", "#000000ff"],
-        [0, "obj", 0, ["circle", 50, 40, 20, "#000000ff", "#ff0000ff", 0]],
-    ],
-    [
-        [0, "obj", 1, ["triangle", 50.0, 40.0, 12, 18, "#ff0000ff", "#ffc8c8ff", 90]],
-        [0, "begin-group"],
-        [0, "obj", 2, ["line", 50.0, 40.0, 80.0, 40.0, "#ff000080"]],
-        [0, "update", 1, "x", 80.0],
-        [0, "update", 1, "y", 40.0],
-        [0, "end-group"],
-    ],
-]  # fmt: skip
 DATAFRAME_CODE = "import pandas as pd\npd.DataFrame({'a': [1, 2], 'b': ['x', 'y']})"
 
 
@@ -294,7 +257,7 @@ def test_run_turtle_drawing(official_cli: OfficialCLI) -> None:
     for _, (mime, data) in items:
         assert mime == "application/x-sorna-drawing"
         batches.append(msgpack.unpackb(base64.b64decode(data), raw=False))
-    assert batches == DRAWING_BATCHES
+    assert batches == RUNNER_DRAWING_BATCHES
 
 
 # --- the official SDK's REST execute loop (continue / input), compared with the real-server samples ---------

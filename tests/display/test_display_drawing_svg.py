@@ -11,25 +11,14 @@ from typing import Any
 
 import msgpack
 import pytest
+from wire_samples import RUNNER_DRAWING_BATCHES
 
 from backendai_jupyter.display.drawing_svg import DrawingBoard, decode_drawing
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 SVG = "{http://www.w3.org/2000/svg}"
 
-# docs/runner.md §2.2, the real example batches
-BATCH1 = [
-    [0, "canvas", 100, 80, "#ffffffff", "#000000ff"],
-    [0, "obj", 0, ["circle", 50, 40, 20, "#000000ff", "#ff0000ff", 0]],
-]
-BATCH2 = [
-    [0, "obj", 1, ["triangle", 50.0, 40.0, 12, 18, "#ff0000ff", "#ffc8c8ff", 90]],
-    [0, "begin-group"],
-    [0, "obj", 2, ["line", 50.0, 40.0, 80.0, 40.0, "#ff000080"]],
-    [0, "update", 1, "x", 80.0],
-    [0, "update", 1, "y", 40.0],
-    [0, "end-group"],
-]
+BATCH1, BATCH2 = RUNNER_DRAWING_BATCHES  # docs/runner.md §2.2, the real example batches
 
 
 def encode(commands: list[Any]) -> str:

@@ -10,25 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from wire_samples import RUNNER_DRAWING_BATCHES
 
 from backendai_jupyter import drawing
 from backendai_jupyter.drawing import Canvas, Color, Colors, Turtle, Vec2D, decode_commands, encode_commands
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 
-# docs/runner.md §2.2, "Real example, from the 1.4.2 runner"
-RUNNER_BATCH1 = [
-    [0, "canvas", 100, 80, "#ffffffff", "#000000ff"],
-    [0, "obj", 0, ["circle", 50, 40, 20, "#000000ff", "#ff0000ff", 0]],
-]
-RUNNER_BATCH2 = [
-    [0, "obj", 1, ["triangle", 50.0, 40.0, 12, 18, "#ff0000ff", "#ffc8c8ff", 90]],
-    [0, "begin-group"],
-    [0, "obj", 2, ["line", 50.0, 40.0, 80.0, 40.0, "#ff000080"]],
-    [0, "update", 1, "x", 80.0],
-    [0, "update", 1, "y", 40.0],
-    [0, "end-group"],
-]
+RUNNER_BATCH1, RUNNER_BATCH2 = RUNNER_DRAWING_BATCHES  # docs/runner.md §2.2
 
 
 def without_cid(commands: list[list[Any]], cid: int) -> list[list[Any]]:

@@ -9,7 +9,8 @@ from typing import Any
 
 import lab_page
 import pytest
-from lab_harness import RunningLab, lab_env, start_lab, stop_lab
+from endpoint_support import stop_process
+from lab_harness import RunningLab, lab_env, start_lab
 from lab_page import launch_chromium, screenshot
 from playwright.sync_api import BrowserContext, sync_playwright
 
@@ -47,9 +48,9 @@ def lab(
             for kernel in server.api("GET", "api/kernels"):
                 server.api("DELETE", f"api/kernels/{kernel['id']}", timeout=30)
         except (urllib.error.URLError, OSError):
-            pass  # the server is gone already; stop_lab below still makes sure of it
+            pass  # the server is gone already; stop_process below still makes sure of it
         finally:
-            stop_lab(server.proc)
+            stop_process(server.proc)
 
 
 @pytest.fixture(scope="module")

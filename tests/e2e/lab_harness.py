@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunningLab", "lab_env", "start_lab", "stop_lab"]
+from endpoint_support import stop_process
+
+__all__ = ["RunningLab", "lab_env", "start_lab"]
 
 #: JupyterLab serves its first request well within this on a loaded 2-core machine.
 START_TIMEOUT = 60.0
@@ -134,18 +135,7 @@ def start_lab(root_dir: Path, *, env: Mapping[str, str], log_path: Path) -> Runn
                 pass
         time.sleep(0.2)
     code = proc.poll()
-    stop_lab(proc)
+    stop_process(proc)
     text = log_path.read_text(encoding="utf-8", errors="replace").replace(token, "<token>")
     why = f"exited with code {code}" if code is not None else f"did not answer within {START_TIMEOUT} s"
     raise RuntimeError(f"JupyterLab {why}; its log:\n{text[-4000:]}")
-
-
-def stop_lab(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    """SIGTERM the server we started (it shuts its kernels down), SIGKILL it if it does not stop in time."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +63,22 @@ class Cell:
 
     def of_type(self, msg_type: str) -> list[dict[str, Any]]:
         return [c for t, c in self.outputs if t == msg_type]
+
+
+class InterruptOnce:
+    """An ``on_output`` callback: interrupt ``kernel`` the first time a stream output contains ``marker``."""
+
+    def __init__(self, kernel: Kernel, marker: str) -> None:
+        self._kernel = kernel
+        self._marker = marker
+        #: set when the interrupt was sent
+        self.fired = threading.Event()
+
+    def __call__(self, msg_type: str, content: dict[str, Any]) -> None:
+        text = content.get("text", "") if msg_type == "stream" else ""
+        if self._marker in text and not self.fired.is_set():
+            self.fired.set()
+            self._kernel.km.interrupt_kernel()
 
 
 def run_cell(

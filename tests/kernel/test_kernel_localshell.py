@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from kernel_harness import Kernel, run_cell
+from kernel_harness import InterruptOnce, Kernel, run_cell
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -83,17 +81,11 @@ def test_input_and_getpass_in_local_code(start_kernel: Callable[..., Kernel]) ->
 def test_interrupt_ends_a_local_loop_and_keeps_the_kernel(start_kernel: Callable[..., Kernel]) -> None:
     kernel = start_kernel()
     assert run_cell(kernel.kc, "%%local\nkept = 123").status == "ok"
-    interrupted = threading.Event()
-
-    def interrupt_once(msg_type: str, content: dict[str, Any]) -> None:
-        if msg_type == "stream" and "looping" in content.get("text", "") and not interrupted.is_set():
-            interrupted.set()
-            kernel.km.interrupt_kernel()
-
+    interrupt_once = InterruptOnce(kernel, "looping")
     started = time.monotonic()
     code = "%%local\nimport time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.05)"
     cell = run_cell(kernel.kc, code, on_output=interrupt_once)
-    assert interrupted.is_set()
+    assert interrupt_once.fired.is_set()
     assert time.monotonic() - started < 30
     assert cell.status == "error"
     assert cell.reply["ename"] == "KeyboardInterrupt"

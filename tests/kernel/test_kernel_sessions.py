@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kernel_harness import KERNEL, KERNEL_REST, Kernel, KernelSetup, run_cell
+from kernel_harness import KERNEL, KERNEL_REST, InterruptOnce, Kernel, KernelSetup, run_cell
 
 from backendai_jupyter.sdk import Client, NotFoundError
 
@@ -119,18 +118,12 @@ def test_input_without_stdin_fails_cleanly(start_kernel: Callable[..., Kernel]) 
 def test_interrupt_keeps_state(start_kernel: Callable[..., Kernel], kernel_name: str) -> None:
     kernel = start_kernel(kernel_name)
     assert run_cell(kernel.kc, "y = 123").status == "ok"
-    interrupted = threading.Event()
-
-    def interrupt_once(msg_type: str, content: dict[str, Any]) -> None:
-        if msg_type == "stream" and "sleeping" in content.get("text", "") and not interrupted.is_set():
-            interrupted.set()
-            kernel.km.interrupt_kernel()
-
+    interrupt_once = InterruptOnce(kernel, "sleeping")
     started = time.monotonic()
     cell = run_cell(
         kernel.kc, "import time\nprint('sleeping', flush=True)\ntime.sleep(60)", on_output=interrupt_once
     )
-    assert interrupted.is_set()
+    assert interrupt_once.fired.is_set()
     assert time.monotonic() - started < 30
     assert cell.status == "error"
     assert cell.reply["ename"] == "KeyboardInterrupt"

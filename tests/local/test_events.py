@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 from manager_helpers import Api
+from wire_samples import EVENT_DATA_KEYS, LIFECYCLE_EVENTS
 
 from backendai_jupyter.local.config import LocalConfig
 from backendai_jupyter.local.context import User
@@ -52,20 +53,9 @@ async def test_lifecycle_events_of_one_session(api: Api) -> None:
     finally:
         resp.close()
     mine = [(n, d) for n, d in started + ended if d["sessionId"] == created["sessionId"]]
-    assert [n for n, _ in mine] == [
-        "session_enqueued",
-        "session_scheduled",
-        "kernel_preparing",
-        "kernel_creating",
-        "kernel_started",
-        "session_started",
-        "session_terminating",
-        "kernel_terminating",
-        "kernel_terminated",
-        "session_terminated",
-    ]
+    assert [n for n, _ in mine] == LIFECYCLE_EVENTS
     for name, data in mine:
-        assert {"reason", "sessionName", "ownerAccessKey", "sessionId", "exitCode"} <= set(data)
+        assert set(data) >= EVENT_DATA_KEYS
         assert data["sessionName"] == "events-one"
         assert data["ownerAccessKey"] == api.access_key
         if name.startswith("kernel_"):

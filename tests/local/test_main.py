@@ -13,15 +13,7 @@ import time
 from pathlib import Path
 
 import aiohttp
-from manager_helpers import Api
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from manager_helpers import Api, pid_alive
 
 
 async def kernel_pid_of_new_session(url: str, access_key: str, secret_key: str) -> int:

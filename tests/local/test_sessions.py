@@ -5,14 +5,13 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from manager_helpers import Api, make_endpoint
+from manager_helpers import Api, make_endpoint, pid_alive
 
 from backendai_jupyter.local.images import canonical_image
 from backendai_jupyter.local.server import LocalEndpointThread
@@ -28,14 +27,6 @@ async def wait_status(api: Api, name: str, wanted: str, timeout: float = 30) -> 
             return dict(info)
         assert time.monotonic() < deadline, (name, wanted, info)
         await asyncio.sleep(0.1)  # polling a status, not a retry backoff
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 async def test_create_reuse_info_destroy(api: Api, shared_endpoint: LocalEndpointThread) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from IPython.testing import globalipapp
 from IPython.utils.capture import CapturedIO, capture_output
 
-from backendai_jupyter.magics import BackendMagics
-from backendai_jupyter.sdk import Client
+from backendai_jupyter.magics import BackendMagics, load_ipython_extension, unload_ipython_extension
+from backendai_jupyter.sdk import APIConfig, Client
 from backendai_jupyter.widgets.options import ACTIVE_STATUSES
 
 
@@ -49,3 +54,25 @@ class Shell:
     def active_sessions(self) -> dict[str, str]:
         """Active session names -> status, straight from the server."""
         return {s.name or s.id: s.status for s in self.client.sessions.iter_all(status=ACTIVE_STATUSES)}
+
+
+@contextlib.contextmanager
+def backend_shell(
+    monkeypatch: pytest.MonkeyPatch, env: Mapping[str, str], config: APIConfig
+) -> Iterator[Shell]:
+    """%backend loaded into IPython's testing shell with only ``env`` of the client variables set."""
+    for key in list(os.environ):
+        if key.startswith(("BACKEND_", "SORNA_", "BACKENDAI_JUPYTER_")):
+            monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("BACKENDAI_JUPYTER_PROGRESS", "text")
+    globalipapp.start_ipython()  # once per process; later calls do nothing
+    ip = InteractiveShell.instance()
+    magics = load_ipython_extension(ip)
+    client = Client(config)
+    try:
+        yield Shell(ip=ip, magics=magics, client=client)
+    finally:
+        unload_ipython_extension(ip)
+        client.close()

@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kernel"))
-from kernel_harness import Kernel, run_cell
+from kernel_harness import InterruptOnce, Kernel, run_cell
 
 from backendai_jupyter.kernel.kernelspec import kernel_json
 
@@ -101,14 +100,7 @@ def test_interrupt_ends_backend_events(kernel: Kernel, local_endpoint: Any) -> N
     from backendai_jupyter.sdk import Client
 
     name = f"mgk-{secrets.token_hex(3)}"
-    interrupted = threading.Event()
-
-    def interrupt_once(msg_type: str, content: dict[str, Any]) -> None:
-        text = content.get("text", "") if msg_type == "stream" else ""
-        if "showing its events" in text and not interrupted.is_set():
-            interrupted.set()
-            kernel.km.interrupt_kernel()
-
+    interrupt_once = InterruptOnce(kernel, "showing its events")
     with Client(local_endpoint.config()) as client:
         client.sessions.create("python", name=name)
         try:
@@ -116,7 +108,7 @@ def test_interrupt_ends_backend_events(kernel: Kernel, local_endpoint: Any) -> N
             cell = run_cell(kernel.kc, f"%backend events {name}", timeout=60, on_output=interrupt_once)
         finally:
             client.sessions.destroy(name)
-    assert interrupted.is_set()
+    assert interrupt_once.fired.is_set()
     assert time.monotonic() - started < 30
     assert cell.status == "error"
     assert cell.reply["ename"] == "KeyboardInterrupt"

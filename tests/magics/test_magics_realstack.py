@@ -11,64 +11,28 @@ from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing import globalipapp
-from magic_shell import Shell
-
-from backendai_jupyter.magics import load_ipython_extension, unload_ipython_extension
-from backendai_jupyter.sdk import Client
+from magic_shell import Shell, backend_shell
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "realstack"))
-from realstack_support import FALLBACK, RealStack, env_file_values, reachable
+from realstack_support import Backend, realstack_or_skip
 
 pytestmark = [pytest.mark.realstack, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
-def realstack() -> RealStack:
+def realstack() -> Backend:
     """The realstack settings (as tests/realstack reads them); skips when the stack is not running."""
-    values = {**FALLBACK, **env_file_values()}
-    values.update({k: v for k, v in os.environ.items() if k in FALLBACK})
-    stack = RealStack(
-        endpoint=values["BACKEND_ENDPOINT"],
-        access_key=values["BACKEND_ACCESS_KEY"],
-        secret_key=values["BACKEND_SECRET_KEY"],
-        webserver=values["REALSTACK_WEBSERVER"],
-        email=values["REALSTACK_ADMIN_EMAIL"],
-        password=values["REALSTACK_ADMIN_PASSWORD"],
-        vfolder_host=values["REALSTACK_VFOLDER_HOST"],
-        image=values["REALSTACK_IMAGE"],
-    )
-    if not reachable(stack.endpoint):
-        pytest.skip(
-            f"the realstack is not reachable at {stack.endpoint}; start it with ../shared/realstack/up.sh"
-        )
-    return stack
+    return realstack_or_skip()
 
 
 @pytest.fixture
-def stack_shell(realstack: RealStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shell]:
+def stack_shell(realstack: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shell]:
     """%backend pointed at the realstack's superadmin keypair."""
-    for key in list(os.environ):
-        if key.startswith(("BACKEND_", "SORNA_", "BACKENDAI_JUPYTER_")):
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("BACKEND_ENDPOINT", realstack.endpoint)
-    monkeypatch.setenv("BACKEND_ENDPOINT_TYPE", "api")
-    monkeypatch.setenv("BACKEND_ACCESS_KEY", realstack.access_key)
-    monkeypatch.setenv("BACKEND_SECRET_KEY", realstack.secret_key)
-    monkeypatch.setenv("BACKENDAI_JUPYTER_PROGRESS", "text")
-    globalipapp.start_ipython()
-    ip = InteractiveShell.instance()
-    magics = load_ipython_extension(ip)
-    client = Client(realstack.config())
-    try:
-        yield Shell(ip=ip, magics=magics, client=client)
-    finally:
-        unload_ipython_extension(ip)
-        client.close()
+    with backend_shell(monkeypatch, realstack.env(), realstack.config()) as sh:
+        yield sh
 
 
-def test_vfolder_commands_on_the_realstack(stack_shell: Shell, realstack: RealStack, tmp_path: Path) -> None:
+def test_vfolder_commands_on_the_realstack(stack_shell: Shell, realstack: Backend, tmp_path: Path) -> None:
     shell = stack_shell
     name = f"mgrs-{secrets.token_hex(4)}"
     assert realstack.vfolder_host in shell.line("vfolder list-hosts")

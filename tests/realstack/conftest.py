@@ -21,8 +21,7 @@ from realstack_support import (
     Backend,
     CuttingProxy,
     local_backend,
-    reachable,
-    realstack_backend,
+    realstack_or_skip,
 )
 
 from backendai_jupyter.sdk.client import AsyncClient
@@ -70,12 +69,7 @@ def stack(request: pytest.FixtureRequest) -> Backend:
             email=endpoint.email,
             password=endpoint.password,
         )
-    backend = realstack_backend()
-    if not reachable(backend.endpoint):
-        pytest.skip(
-            f"the realstack is not reachable at {backend.endpoint}; start it with ../shared/realstack/up.sh"
-        )
-    return backend
+    return realstack_or_skip()
 
 
 @pytest.fixture

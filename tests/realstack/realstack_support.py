@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from yarl import URL
 
 from backendai_jupyter.sdk.config import APIConfig
@@ -69,7 +70,7 @@ def env_file_values() -> dict[str, str]:
 class Backend:
     """One server the shared tests run against: where it is, who to be there, and what it reports and can do.
 
-    The defaults of the version fields are the realstack's, so ``RealStack(...)`` with the settings alone
+    The defaults of the version fields are the realstack's, so ``Backend(...)`` with the settings alone
     describes the realstack.
     """
 
@@ -96,6 +97,15 @@ class Backend:
         """Whether code executed in a session really runs."""
         return RUN_CODE in self.capabilities
 
+    def env(self) -> dict[str, str]:
+        """``BACKEND_*`` variables that point a client at the backend's keypair (API mode)."""
+        return {
+            "BACKEND_ENDPOINT": self.endpoint,
+            "BACKEND_ENDPOINT_TYPE": "api",
+            "BACKEND_ACCESS_KEY": self.access_key,
+            "BACKEND_SECRET_KEY": self.secret_key,
+        }
+
     def config(self, **overrides: object) -> APIConfig:
         """An API-mode configuration for the backend's keypair."""
         settings: dict[str, object] = {
@@ -106,10 +116,6 @@ class Backend:
         }
         settings.update(overrides)
         return APIConfig(**settings)  # type: ignore[arg-type]
-
-
-#: The realstack's settings object (the name the magics tests use).
-RealStack = Backend
 
 
 def realstack_backend() -> Backend:
@@ -126,6 +132,16 @@ def realstack_backend() -> Backend:
         vfolder_host=values["REALSTACK_VFOLDER_HOST"],
         image=values["REALSTACK_IMAGE"],
     )
+
+
+def realstack_or_skip() -> Backend:
+    """``realstack_backend()``, or skip the test (saying how to start the stack) when it is not reachable."""
+    backend = realstack_backend()
+    if not reachable(backend.endpoint):
+        pytest.skip(
+            f"the realstack is not reachable at {backend.endpoint}; start it with ../shared/realstack/up.sh"
+        )
+    return backend
 
 
 def local_backend(*, url: str, access_key: str, secret_key: str, email: str, password: str) -> Backend:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import shutil
 import ssl
+import traceback
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -401,6 +402,30 @@ async def test_raw_is_unsigned_and_mapped(fake_manager: FakeManager) -> None:
     seen = fake_manager.seen
     assert seen[0].raw_path == "/storage/upload?token=t.o.k"
     assert all("Authorization" not in s.headers for s in seen)
+
+
+async def test_raw_errors_never_show_the_storage_token() -> None:
+    # a storage proxy that answers garbage: aiohttp's error text quotes the whole URL, token included
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    token = "secret-ticket.payload.signature"
+    conf = APIConfig(endpoint="http://127.0.0.1:9", access_key="AK", secret_key="SK")  # never contacted
+    try:
+        async with AsyncClient(conf) as c:
+            with pytest.raises(BackendConnectionError) as caught:
+                async with c.raw("GET", f"http://127.0.0.1:{port}/download", params={"token": token}):
+                    pass
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert token not in "".join(traceback.format_exception(caught.value))
+    assert f"127.0.0.1:{port}/download" in str(caught.value)
 
 
 async def test_session_mode_login_cookie_func_prefix_logout(fake_manager: FakeManager) -> None:

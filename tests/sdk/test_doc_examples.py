@@ -13,7 +13,6 @@ import functools
 import getpass  # noqa: F401 - the docs' example imports it
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +28,11 @@ IMAGE = "python:3.9-ubuntu20.04"
 
 
 @pytest.fixture
-def documented_env(local_endpoint: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def documented_env(local_endpoint: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The docs configure the client through BACKEND_* variables; point them at the local endpoint."""
     for key, value in local_endpoint.env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(config_module, "_current", None)
-    return
 
 
 def handle_media(record: list[Any]) -> None:

@@ -49,7 +49,11 @@ class Auth:
         data = resp.json()
         inner = data.get("data") if isinstance(data, Mapping) else None
         if not isinstance(inner, Mapping):
-            raise BackendClientError("the authorize reply carries no keypair under 'data'")
+            keys = sorted(data) if isinstance(data, Mapping) else type(data).__name__  # never the values
+            raise BackendClientError(
+                f"the authorize reply carries no keypair under 'data' (it has {keys}); "
+                "check that the endpoint is a Backend.AI manager (BACKEND_ENDPOINT)"
+            )
         return KeypairInfo.from_api(inner)
 
     async def test(self, echo: str = "") -> Mapping[str, Any]:

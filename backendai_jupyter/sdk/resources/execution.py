@@ -32,12 +32,10 @@ InputHandler = Callable[[bool], "str | Awaitable[str]"]
 
 #: Statuses after which the same run continues with ``mode: continue``.
 _CONTINUE_STATUSES = frozenset({"continued", "clean-finished", "build-finished"})
-#: Statuses that end a WebSocket run: the REST terminals plus the stream's own error reports.
-_STREAM_TERMINAL = wire.TERMINAL_EXECUTE_STATUSES | {"error", "server-restarting"}
 
 
 class Execution:
-    """Execute code in a compute session (used by ``Sessions``; usable on its own)."""
+    """Execute code in a compute session (the base of ``Sessions``; usable on its own)."""
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
@@ -202,7 +200,7 @@ class ExecutionStream:
                 if not isinstance(data, Mapping):
                     continue
                 result = ExecutionResult.from_api(data)
-                if result.status in _STREAM_TERMINAL:
+                if result.status in wire.STREAM_TERMINAL_STATUSES:
                     await self.close()
                 return result
             if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):

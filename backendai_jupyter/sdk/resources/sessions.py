@@ -11,7 +11,7 @@ import tarfile
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import aiohttp
 
@@ -24,12 +24,9 @@ from ..errors import (
     ServerError,
 )
 from ..sync import SyncResource, sync_iter_method, sync_method
-from ..types import CreatedSession, ExecutionResult, FileEntry, Page, SessionInfo, SessionListItem
+from ..types import CreatedSession, FileEntry, Page, SessionInfo, SessionListItem
 from ._util import gql, relative_name, session_path
-from .execution import Execution, ExecutionStream, InputHandler, RunMode, StepMode
-
-if TYPE_CHECKING:
-    from ..client import AsyncClient
+from .execution import Execution
 
 __all__ = [
     "MAX_DOWNLOAD_FILES_PER_REQUEST",
@@ -65,12 +62,11 @@ def _check_name(name: str) -> str:
     return name
 
 
-class Sessions:
-    """Compute sessions of the current keypair (``/session``, ``/kernel`` on v4)."""
+class Sessions(Execution):
+    """Compute sessions of the current keypair (``/session``, ``/kernel`` on v4).
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self.execution = Execution(client)
+    Code execution (``execute``, ``run``, ``stream``) comes from ``Execution``.
+    """
 
     # -- creation and inspection -------------------------------------------------------------------
 
@@ -332,43 +328,6 @@ class Sessions:
             found = found.get("completions", found.get("suggestions"))
         return [str(c) for c in found] if isinstance(found, list) else []
 
-    # -- execution ---------------------------------------------------------------------------------
-
-    async def execute(
-        self,
-        session: str,
-        *,
-        mode: StepMode,
-        code: str,
-        run_id: str | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> ExecutionResult:
-        """One REST execute step; see ``Execution.execute``."""
-        return await self.execution.execute(session, mode=mode, code=code, run_id=run_id, options=options)
-
-    def run(
-        self,
-        session: str,
-        code: str,
-        *,
-        mode: RunMode = "query",
-        options: Mapping[str, Any] | None = None,
-        input_handler: InputHandler | None = None,
-    ) -> AsyncIterator[ExecutionResult]:
-        """Run code to the end over REST, yielding each step; see ``Execution.run``."""
-        return self.execution.run(session, code, mode=mode, options=options, input_handler=input_handler)
-
-    def stream(
-        self,
-        session: str,
-        code: str,
-        *,
-        mode: RunMode = "query",
-        options: Mapping[str, Any] | None = None,
-    ) -> ExecutionStream:
-        """Run code over the execute WebSocket; see ``Execution.stream``."""
-        return self.execution.stream(session, code, mode=mode, options=options)
-
     # -- session files ------------------------------------------------------------------------------
 
     async def list_files(self, session: str, path: str = ".") -> tuple[FileEntry, ...]:
@@ -408,10 +367,7 @@ class Sessions:
         """Download files from the session into ``dest``; returns what was written there."""
         target = Path(dest)
         await asyncio.to_thread(target.mkdir, parents=True, exist_ok=True)
-        await self._client.negotiate()
-        method = versioning.session_download_method(
-            self._client.api_version_tuple, self._client.manager_version
-        )
+        method = await self._download_method()
         api_path = await session_path(self._client, session, "download")
         written: builtins.list[Path] = []
         for start in range(0, len(paths), MAX_DOWNLOAD_FILES_PER_REQUEST):
@@ -421,9 +377,16 @@ class Sessions:
             except BackendAPIError as exc:
                 if not _wrong_method(exc):
                     raise
-                method = "GET" if method == "POST" else "POST"
+                method = _other_method(method)
                 written += await self._download_batch(method, api_path, batch, target)
         return written
+
+    async def _download_method(self) -> str:
+        """The download method the server's version expects (``_wrong_method`` tells when to switch)."""
+        await self._client.negotiate()
+        return versioning.session_download_method(
+            self._client.api_version_tuple, self._client.manager_version
+        )
 
     async def _download_batch(
         self, method: str, path: str, batch: builtins.list[str], dest: Path
@@ -444,18 +407,16 @@ class Sessions:
 
     async def download_single(self, session: str, path: str) -> bytes:
         """The bytes of one small file (≤ 1 MiB) in the session."""
-        await self._client.negotiate()
-        method = versioning.session_download_method(
-            self._client.api_version_tuple, self._client.manager_version
-        )
+        method = await self._download_method()
         api_path = await session_path(self._client, session, "download_single")
         try:
             resp = await self._client.request(method, api_path, json={"file": path}, idempotent=True)
         except BackendAPIError as exc:
             if not _wrong_method(exc):
                 raise
-            other = "GET" if method == "POST" else "POST"
-            resp = await self._client.request(other, api_path, json={"file": path}, idempotent=True)
+            resp = await self._client.request(
+                _other_method(method), api_path, json={"file": path}, idempotent=True
+            )
         return resp.body
 
 
@@ -479,6 +440,10 @@ def _plan_upload(files: Sequence[str | PathLike[str]], base: Path | None) -> bui
 def _wrong_method(exc: BackendAPIError) -> bool:
     """405, or 400 ``deprecated`` (24.09 refuses GET downloads): try the other method."""
     return exc.status == 405 or (exc.status == 400 and exc.type.endswith("/deprecated"))
+
+
+def _other_method(method: str) -> str:
+    return "GET" if method == "POST" else "POST"
 
 
 def extract_tar_safely(payload: bytes, dest: Path) -> builtins.list[Path]:

@@ -264,30 +264,22 @@ class VFolders:
             while True:
                 try:
                     if must_ask:
-                        try:
-                            offset = await self._tus_offset(url, params)
-                        except NotFoundError:
-                            # the proxy forgets an upload once it is complete: the reply to the last
-                            # PATCH was lost, but every byte had been handed over
-                            if handed >= size:
-                                report(size)
-                                break
-                            raise
-                        must_ask = False
+                        resumed = await self._tus_resume_offset(url, params, all_handed=handed >= size)
+                        if resumed is None:
+                            report(size)
+                            break
+                        offset, must_ask = resumed, False
                         report(offset)
                     if offset >= size and (size > 0 or sent_any):
                         break
-                    length = min(chunk_size, size - offset)
-                    headers = {
-                        "Tus-Resumable": TUS_VERSION,
-                        "Upload-Offset": str(offset),
-                        "Content-Type": "application/offset+octet-stream",
-                        "Content-Length": str(length),
-                    }
-                    body = _read_range(source, offset, length, functools.partial(sent, start=offset))
-                    async with self._client.raw("PATCH", url, params=params, headers=headers, data=body) as r:
-                        reported = r.headers.get("Upload-Offset")
-                    offset = int(reported) if reported and reported.isdigit() else offset + length
+                    offset = await self._tus_patch(
+                        url,
+                        params,
+                        source,
+                        offset=offset,
+                        length=min(chunk_size, size - offset),
+                        sent=functools.partial(sent, start=offset),
+                    )
                     sent_any = True
                     failures = 0
                     report(offset)
@@ -306,6 +298,41 @@ class VFolders:
                     # finish appending its bytes before HEAD reports a stable offset
                     await self._sleep(backoff_delay(failures - 1, initial=UPLOAD_FIRST_BACKOFF))
                     must_ask = True
+
+    async def _tus_patch(
+        self,
+        url: str,
+        params: Mapping[str, str],
+        source: IO[bytes],
+        *,
+        offset: int,
+        length: int,
+        sent: Callable[[int], None],
+    ) -> int:
+        """Send ``length`` bytes of ``source`` from ``offset`` in one tus PATCH; return the new offset."""
+        headers = {
+            "Tus-Resumable": TUS_VERSION,
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+            "Content-Length": str(length),
+        }
+        body = _read_range(source, offset, length, sent)
+        async with self._client.raw("PATCH", url, params=params, headers=headers, data=body) as r:
+            reported = r.headers.get("Upload-Offset")
+        return int(reported) if reported and reported.isdigit() else offset + length
+
+    async def _tus_resume_offset(
+        self, url: str, params: Mapping[str, str], *, all_handed: bool
+    ) -> int | None:
+        """Where to go on after a failure: the proxy's offset, or None when the upload is already complete."""
+        try:
+            return await self._tus_offset(url, params)
+        except NotFoundError:
+            # the proxy forgets an upload once it is complete: the reply to the last PATCH was lost,
+            # but every byte had been handed over
+            if all_handed:
+                return None
+            raise
 
     async def _tus_offset(self, url: str, params: Mapping[str, str]) -> int:
         """How many bytes the storage proxy holds for this upload (tus HEAD)."""
