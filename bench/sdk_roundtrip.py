@@ -119,8 +119,7 @@ class _Ours:
         from backendai_jupyter.sdk import AsyncClient, Client
 
         self.sync = Client(endpoint.config())
-        # getattr: mypy mistypes the facade's inherited execute() (reported to the SDK owner)
-        self._execute: Callable[..., ExecutionResult] = getattr(self.sync.sessions, "execute")  # noqa: B009
+        self._execute: Callable[..., ExecutionResult] = self.sync.sessions.execute
         self.loop = asyncio.new_event_loop()
         self.aclient = AsyncClient(endpoint.config())
         #: CPU seconds of this process spent in timed sync calls (the loop thread included), and how many

@@ -161,8 +161,7 @@ def _sdk_first_cell(endpoint: Endpoint, name: str) -> float:
     with Client(endpoint.config()) as client:
         started = time.perf_counter()
         client.sessions.create("python", name=name)
-        # getattr: mypy mistypes the facade's inherited execute() (reported to the SDK owner)
-        result = getattr(client.sessions, "execute")(name, mode="query", code=CODE)  # noqa: B009
+        result = client.sessions.execute(name, mode="query", code=CODE)
         seconds = time.perf_counter() - started
         client.sessions.destroy(name)
     if result.status != "finished":

@@ -31,6 +31,8 @@ __all__ = ["Client", "LoopThread", "SyncResource", "loop_thread", "sync_iter_met
 
 T = TypeVar("T")
 R = TypeVar("R")
+#: covariant, so that a facade of a subclass also serves methods the subclass inherits
+R_co = TypeVar("R_co", covariant=True)
 P = ParamSpec("P")
 
 
@@ -140,10 +142,10 @@ def loop_thread() -> LoopThread:
         return _instance
 
 
-class SyncResource(Generic[R]):
+class SyncResource(Generic[R_co]):
     """Base of the sync facades: holds the async resource and the loop thread that runs it."""
 
-    def __init__(self, async_resource: R, *, loop: LoopThread | None = None) -> None:
+    def __init__(self, async_resource: R_co, *, loop: LoopThread | None = None) -> None:
         self._async = async_resource
         self._loop = loop if loop is not None else loop_thread()
 

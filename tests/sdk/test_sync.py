@@ -148,6 +148,17 @@ def test_mypy_accepts_the_descriptor_and_rejects_misuse(tmp_path: Path) -> None:
             c.add("one")
             text: str = c.add(1)
             c.add(1, c=2)
+
+        class CalcPlus(Calc):  # a facade of a subclass serves the methods it inherits
+            async def twice(self, a: int) -> int:
+                return 2 * a
+
+        class SyncCalcPlus(SyncResource[CalcPlus]):
+            add = sync_method(CalcPlus.add)
+            twice = sync_method(CalcPlus.twice)
+
+        def inherited(c: SyncCalcPlus) -> int:
+            return c.add(1, b=2) + c.twice(3)
         """
     )
     path = tmp_path / "typed_use.py"
