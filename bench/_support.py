@@ -9,7 +9,6 @@ import re
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,6 +25,8 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from backendai_jupyter.sdk import APIConfig
+
+from backendai_jupyter.local.process import EndpointProcess, start_endpoint_process, stop_process
 
 __all__ = [
     "OFFICIAL_VENV",
@@ -159,23 +160,8 @@ class Table:
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    """A local endpoint process started by a benchmark."""
-
-    url: str
-    access_key: str
-    secret_key: str = field(repr=False)
-    data_dir: Path
-    pid: int
-
-    def env(self) -> dict[str, str]:
-        """``BACKEND_*`` variables that point a client at this endpoint."""
-        return {
-            "BACKEND_ENDPOINT": self.url,
-            "BACKEND_ENDPOINT_TYPE": "api",
-            "BACKEND_ACCESS_KEY": self.access_key,
-            "BACKEND_SECRET_KEY": self.secret_key,
-        }
+class Endpoint(EndpointProcess):
+    """A local endpoint process started by a benchmark; also gives an SDK configuration for it."""
 
     def config(self) -> APIConfig:
         """An SDK configuration for this endpoint."""
@@ -349,55 +335,11 @@ class RunScope:
     def start_endpoint(self, *extra_args: str) -> Endpoint:
         """Start ``python -m backendai_jupyter.local`` on a free loopback port with a fresh data dir."""
         data_dir = Path(tempfile.mkdtemp(prefix="endpoint-", dir=self.tmp))
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "backendai_jupyter.local",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--data-dir",
-                str(data_dir),
-                *extra_args,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=clean_environ(),
+        proc, endpoint = start_endpoint_process(
+            data_dir, *extra_args, env=clean_environ(), timeout=ENDPOINT_START_TIMEOUT
         )
         self._procs.append(proc)
-        assert proc.stdout is not None  # stdout=PIPE
-        found: dict[str, str] = {}
-        lines: list[str] = []
-        deadline = time.monotonic() + ENDPOINT_START_TIMEOUT
-        while time.monotonic() < deadline and proc.poll() is None:
-            line = proc.stdout.readline()
-            if not line:
-                continue
-            lines.append(line)
-            if m := re.match(r"backendai-jupyter local endpoint: (\S+)", line):
-                found["url"] = m.group(1)
-            if m := re.match(r"\s*export (BACKEND_ACCESS_KEY|BACKEND_SECRET_KEY)=(\S+)", line):
-                found[m.group(1)] = m.group(2).strip("'\"")
-            if {"url", "BACKEND_ACCESS_KEY", "BACKEND_SECRET_KEY"} <= found.keys():
-                break
-        else:
-            shown = "".join(ln for ln in lines if "SECRET" not in ln)
-            raise RuntimeError(
-                f"the local endpoint did not start within {ENDPOINT_START_TIMEOUT:g} s:\n{shown}"
-            )
-        # keep draining its output, so that a full pipe never blocks the server
-        stream = proc.stdout
-        threading.Thread(target=lambda: [None for _ in stream], daemon=True).start()
-        return Endpoint(
-            url=found["url"],
-            access_key=found["BACKEND_ACCESS_KEY"],
-            secret_key=found["BACKEND_SECRET_KEY"],
-            data_dir=data_dir,
-            pid=proc.pid,
-        )
+        return Endpoint(**vars(endpoint))
 
     def spawn(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
         """Start a long-running helper with stdin/stdout pipes (stderr to a log); stopped with the scope."""
@@ -535,14 +477,3 @@ def vm_hwm(pid: int | str = "self") -> int:
         return 0
     match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
     return int(match.group(1)) * 1024 if match else 0
-
-
-def stop_process(proc: subprocess.Popen[str], timeout: float = 20.0) -> None:
-    """SIGTERM the process we started, then SIGKILL it if it does not stop in time."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)

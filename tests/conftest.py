@@ -12,11 +12,6 @@ from endpoint_support import RunningEndpoint, start_local_endpoint, stop_process
 def local_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEndpoint]:
     """One local endpoint process for the whole test session."""
     proc, endpoint = start_local_endpoint(tmp_path_factory.mktemp("local-endpoint"))
-    # keep draining its output so that the pipe never fills up and blocks the server
-    import threading
-
-    assert proc.stdout is not None
-    threading.Thread(target=lambda: [None for _ in proc.stdout or ()], daemon=True).start()
     try:
         yield endpoint
     finally:
