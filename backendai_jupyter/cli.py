@@ -236,6 +236,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             failure = f"the kernel died: {exc}"
         except TimeoutError as exc:
             failure = f"a cell timed out ({exc}); raise --timeout"
+        except RuntimeError as exc:  # nbclient's "Kernel didn't respond in N seconds" and the like
+            failure = f"the kernel {kernel_name!r} could not run the notebook: {exc}"
     nbformat.write(nb, output)  # type: ignore[no-untyped-call]
     print(f"wrote {output}")
     if failure:
