@@ -168,21 +168,18 @@ class Sessions(Execution):
         else:
             body["clusterSize"] = cluster_size
             body["clusterMode"] = cluster_mode
-        if startup_command is not None:
-            need("startup_command", (5, "20191215"))
-            body["startupCommand"] = startup_command
-        if bootstrap_script is not None:
-            need("bootstrap_script", (6, "20200815"))
-            body["bootstrap_script"] = bootstrap_script
-        if tag is not None:
-            need("tag", (4, "20190615"))
-            body["tag"] = tag
-        if owner_access_key is not None:
-            need("owner_access_key", (4, "20190615"))
-            body["owner_access_key"] = owner_access_key
-        if architecture is not None:
-            need("architecture", (6, "20220315"))
-            body["architecture"] = architecture
+        # optional top-level fields: (parameter, wire key, value, first API version that knows it)
+        optional: tuple[tuple[str, str, str | None, versioning.Version], ...] = (
+            ("startup_command", "startupCommand", startup_command, (5, "20191215")),
+            ("bootstrap_script", "bootstrap_script", bootstrap_script, (6, "20200815")),
+            ("tag", "tag", tag, (4, "20190615")),
+            ("owner_access_key", "owner_access_key", owner_access_key, (4, "20190615")),
+            ("architecture", "architecture", architecture, (6, "20220315")),
+        )
+        for param, key, given, since in optional:
+            if given is not None:
+                need(param, since)
+                body[key] = given
         body["config"] = config
 
         prefix = versioning.session_prefix(v)
