@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .kernel.config import parse_pairs
+from .settings import SettingError, parse_pairs
 
 __all__ = ["CliError", "build_parser", "main"]
 
@@ -41,8 +41,8 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
     result: dict[str, str] = {}
     for value in values:
         try:
-            result.update(parse_pairs(value, name=option))
-        except ValueError as exc:
+            result.update(parse_pairs(value, name=option, example=f"{option} cpu=1,mem=2g"))
+        except SettingError as exc:
             raise CliError(str(exc), status=2) from None
     return result
 

@@ -32,7 +32,6 @@ __all__ = [
     "STARTING_SESSION_STATUSES",
     "STREAM_TERMINAL_STATUSES",
     "TRANSPORTS",
-    "USABLE_SESSION_STATUSES",
     "TERMINAL_EXECUTE_STATUSES",
     "VERSION_23_09",
     "VERSION_24_03",
@@ -102,8 +101,6 @@ DEAD_SESSION_STATUSES: Final[tuple[str, ...]] = ("TERMINATED", "CANCELLED", "ERR
 ACTIVE_SESSION_STATUSES: Final[tuple[str, ...]] = tuple(
     s for s in SESSION_STATUSES if s not in DEAD_SESSION_STATUSES
 )
-#: Statuses of a session one may attach to or run cells in (or wait for): active and not going away.
-USABLE_SESSION_STATUSES: Final[frozenset[str]] = frozenset(ACTIVE_SESSION_STATUSES) - GONE_SESSION_STATUSES
 
 #: Statuses of one execute call (protocol.md §5.1).
 EXECUTE_STATUSES: Final[tuple[str, ...]] = (

@@ -17,7 +17,10 @@ from .media import DRAWING_MIME, looks_like_html, media_bundle
 from .messages import IopubMessage, display_message, stream_message
 from .traceback import RemoteError, TracebackMatch, find_traceback, make_error
 
-__all__ = ["ConsoleRenderer", "ExecutionRenderer"]
+__all__ = ["NONZERO_EXIT", "ConsoleRenderer", "ExecutionRenderer"]
+
+#: The ``ename`` of a run that failed only by its exit code (no traceback to show).
+NONZERO_EXIT = "NonZeroExitCode"
 
 
 class ConsoleRenderer:
@@ -174,9 +177,7 @@ class ExecutionRenderer:
                 messages.extend(self._fail(make_error("KeyboardInterrupt", "")))
             elif self.exit_code_reliable and exit_code not in (None, 0):
                 messages.extend(
-                    self._fail(
-                        make_error("NonZeroExitCode", f"the remote run ended with exit code {exit_code}")
-                    )
+                    self._fail(make_error(NONZERO_EXIT, f"the remote run ended with exit code {exit_code}"))
                 )
         return messages
 

@@ -12,7 +12,7 @@ import getpass
 import re
 import sys
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +21,9 @@ from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets import Type
 
-__all__ = ["AskInput", "LocalShell", "Publish", "Segment", "split_cell"]
+from ..cellrun.frontend import AskInput, Publish
 
-#: Sends one iopub message: (msg_type, content); callable from any thread.
-Publish = Callable[[str, dict[str, Any]], None]
-#: Asks the front end for one line: (prompt, password) -> the answer; awaited on the kernel's loop.
-AskInput = Callable[[str, bool], Coroutine[Any, Any, str]]
+__all__ = ["LocalShell", "Segment", "split_cell"]
 
 #: How often a thread waiting for an input reply lets an interrupt in.
 _INPUT_POLL = 0.1

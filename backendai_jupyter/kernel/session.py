@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..cellrun.hints import KERNEL, with_next_step
+from ..cellrun.outcome import SessionFailed
+from ..sdk.errors import BackendAPIError, NotFoundError
 from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES
-from .outcome import SessionFailed
 
 if TYPE_CHECKING:
     from ..sdk.client import AsyncClient
-    from ..sdk.errors import BackendAPIError
 
 __all__ = [
     "OwnershipRecord",
@@ -169,8 +170,6 @@ class RemoteSession:
             return self._record.id
 
     async def _attach(self) -> OwnershipRecord:
-        from ..sdk.errors import NotFoundError
-
         client = await self._client()
         try:
             info = await client.sessions.info(self.settings.attach)
@@ -190,8 +189,6 @@ class RemoteSession:
         return record
 
     async def _create(self, on_status: StatusCallback | None) -> OwnershipRecord:
-        from ..sdk.errors import BackendAPIError
-
         client = await self._client()
         previous = self._state.load()
         started = self._clock()
@@ -208,7 +205,7 @@ class RemoteSession:
             )
         except BackendAPIError as exc:
             raise SessionFailed(
-                f"cannot start a session with image {s.image!r}: {exc}; {_hint(exc)}"
+                f"cannot start a session with image {s.image!r}: {with_next_step(exc, KERNEL, creating=True)}"
             ) from None
         # ownership: we created it now, or the state file says we created it before a Jupyter restart
         owned = created.created or bool(previous and previous.owned and previous.name == created.name)
@@ -225,8 +222,6 @@ class RemoteSession:
     async def _wait_running(
         self, record: OwnershipRecord, status: str, started: float, on_status: StatusCallback | None
     ) -> None:
-        from ..sdk.errors import NotFoundError
-
         client = await self._client()
         delay = _POLL_FIRST
         while status not in READY_SESSION_STATUSES:
@@ -262,8 +257,6 @@ class RemoteSession:
         record = self.known()
         if record is None or not record.owned:
             return
-        from ..sdk.errors import NotFoundError
-
         client = await self._client()
         try:
             await client.sessions.restart(record.id)
@@ -274,24 +267,8 @@ class RemoteSession:
         """Jupyter shutdown: destroy the session this kernel created, if any; attached ones keep running."""
         own = self._state.load()
         if own is not None and own.owned:
-            from ..sdk.errors import NotFoundError
-
             client = await self._client()
             with contextlib.suppress(NotFoundError):
                 await client.sessions.destroy(own.id, forced=True)
         self._record = None
         self._state.clear()
-
-
-def _hint(exc: BackendAPIError) -> str:
-    """The next step for a failed create, by status."""
-    status = getattr(exc, "status", 0)
-    if status == 401:
-        return "check BACKEND_ACCESS_KEY and BACKEND_SECRET_KEY (backendai-jupyter config)"
-    if status == 404:
-        return "check the image name (--BackendKernel.image / BACKENDAI_JUPYTER_IMAGE)"
-    if status == 412:
-        return "lower the requested resources or ask your admin for a larger quota"
-    if status == 400:
-        return "check the session settings (resources, mounts, environ)"
-    return "run the cell again; if it keeps failing, check the endpoint (backendai-jupyter config)"

@@ -7,15 +7,16 @@ import asyncio
 import concurrent.futures
 import getpass
 import keyword
-import secrets
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..kernel.execution import CellRun
-from ..kernel.outcome import CellOutcome
-from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES
+from ..cellrun import CellOutcome, CellRun
+from ..cellrun.execute_api import RunMode
+from ..sdk.errors import BackendError, NotFoundError
+from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES, TRANSPORTS
 from .bridge import Emit, Interrupted, run_bridged
 from .cmd_sessions import session_request, start_session
-from .errors import translate, usage_error
+from .errors import from_sdk, translate, usage_error
 from .parser import MagicParser, add_start_options, split_args
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def cell_parser() -> MagicParser:
     p.add_argument("--rm", action="store_true", help="terminate the session after the cell")
     p.add_argument(
         "--transport",
-        choices=["auto", "websocket", "rest"],
+        choices=list(TRANSPORTS),
         default=None,
         help="how the cell runs (default: BackendMagics.transport)",
     )
@@ -77,8 +78,20 @@ def _ask(prompt: str, password: bool) -> str:
     return input(prompt)
 
 
-def execute_live(ctx: Context, session: str, code: str, *, transport: str = "auto") -> CellOutcome:
-    """Run ``code`` in ``session``, showing its output as it arrives; Ctrl-C interrupts the remote code."""
+def execute_live(
+    ctx: Context,
+    session: str,
+    code: str,
+    *,
+    transport: str = "auto",
+    mode: RunMode = "query",
+    options: Mapping[str, Any] | None = None,
+) -> CellOutcome:
+    """Run ``code`` (or a batch job) in ``session``, showing its output as it arrives.
+
+    The first Ctrl-C interrupts the remote code and waits a moment for it to end; a second one stops
+    waiting (the session keeps running).
+    """
     client = ctx.client()
     console = ctx.console_for(session)
     runs: list[CellRun] = []
@@ -97,7 +110,9 @@ def execute_live(ctx: Context, session: str, code: str, *, transport: str = "aut
                 console=console,
                 publish=lambda msg_type, content: emit(("msg", msg_type, content)),
                 ask_input=ask,
-                transport=transport,  # type: ignore[arg-type]
+                transport=transport,
+                mode=mode,
+                options=options,
             )
             runs.append(run)
             return await run.run()
@@ -119,28 +134,18 @@ def execute_live(ctx: Context, session: str, code: str, *, transport: str = "aut
         for run in runs:
             run.interrupt()
 
+    what = "the command" if mode == "batch" else "code"
     try:
-        with translate(f"running code in session {session!r}"):
+        with translate(f"running {what} in session {session!r}"):
             outcome: CellOutcome = run_bridged(make, handle, on_interrupt=interrupt)
     except Interrupted:
-        outcome = CellOutcome.failure("KeyboardInterrupt", "interrupted")
+        outcome = CellOutcome.failure("KeyboardInterrupt", f"interrupted; session {session} keeps running")
     return outcome
-
-
-def default_name(ctx: Context) -> str:
-    """A session name for this shell's cells when none is attached (made once per shell)."""
-    name = getattr(ctx, "_cell_session_name", None)
-    if name is None:
-        name = f"ipython-{secrets.token_hex(4)}"
-        ctx._cell_session_name = name  # type: ignore[attr-defined]
-    return str(name)
 
 
 def _ensure(ctx: Context, ns: argparse.Namespace) -> str:
     """The session to run in: existing (alive) or created now with the options."""
-    name = ns.session or ns.name or ctx.bound or default_name(ctx)
-    from ..sdk.errors import BackendError, NotFoundError
-
+    name = ns.session or ns.name or ctx.bound or ctx.cell_session_name()
     try:
         info = ctx.client().sessions.info(name)
         if info.status not in GONE_SESSION_STATUSES:
@@ -150,8 +155,6 @@ def _ensure(ctx: Context, ns: argparse.Namespace) -> str:
     except NotFoundError:
         pass
     except BackendError as exc:
-        from .errors import from_sdk
-
         raise from_sdk(exc, action=f"looking up session {name!r}") from None
     ns.name = name
     request = session_request(ctx, ns, ns.image)
@@ -182,8 +185,6 @@ def run_cell(ctx: Context, line: str, cell: str) -> None:
     if ns.rm:
         with translate(f"removing session {session!r}"):
             ctx.client().sessions.destroy(session)
-        ctx.owned.discard(session)
-        if ctx.bound == session:
-            ctx.bound = None
+        ctx.removed(session)
     if cell.strip() and outcome.status == "error":
         raise remote_error(outcome)

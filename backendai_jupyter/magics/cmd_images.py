@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..widgets.fallback import choices_text, sessions_text, widgets_usable
 from ..widgets.options import (
-    ACTIVE_STATUSES,
     SessionRow,
     format_table,
     image_choices,
     session_rows,
     vfolder_choices,
 )
+from ..wire import ACTIVE_SESSION_STATUSES
 from .errors import translate
 from .registry import Command
 
@@ -33,24 +33,19 @@ class MagicsPickerBackend:
     def list_sessions(self) -> list[SessionRow]:
         """Active sessions, newest first."""
         with translate("listing sessions"):
-            items = list(self._ctx.client().sessions.iter_all(status=ACTIVE_STATUSES))
+            items = list(self._ctx.client().sessions.iter_all(status=ACTIVE_SESSION_STATUSES))
         return session_rows(items)
 
     def terminate(self, name: str) -> str:
         """Terminate one session."""
         with translate(f"terminating {name!r}"):
             self._ctx.client().sessions.destroy(name)
-        self._ctx.owned.discard(name)
-        if self._ctx.bound == name:
-            self._ctx.bound = None
+        self._ctx.removed(name)
         return f"terminated session {name}"
 
     def attach(self, name: str) -> str:
         """Bind %%backend cells (and the remote kernel, inside it) to the session."""
-        info = self._ctx.session_info(name)
-        self._ctx.bound = info.name or name
-        if self._ctx.kernel is not None:
-            self._ctx.kernel.attach(info.name or name, info.id or name)
+        info, _ = self._ctx.attach(name)
         return f"attached to session {info.name or name}"
 
     def create(self, *, name: str, image: str, resources: Mapping[str, str], mounts: Sequence[str]) -> str:
@@ -59,8 +54,7 @@ class MagicsPickerBackend:
             created = self._ctx.client().sessions.create(
                 image, name=name or None, resources=dict(resources) or None, mounts=list(mounts) or None
             )
-        if created.created:
-            self._ctx.owned.add(created.name)
+        self._ctx.started(created)
         return f"started session {created.name} ({created.status})"
 
     def image_choices(self) -> list[tuple[str, str]]:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..display.console import ConsoleRenderer, ExecutionRenderer
-from ..sdk.errors import BackendError
+from ..cellrun import CellRun
+from ..display.console import NONZERO_EXIT, ConsoleRenderer
 from ..widgets.options import format_table
-from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES, TERMINAL_EXECUTE_STATUSES
+from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES
 from .bridge import Emit, Interrupted, run_bridged
 from .cmd_cell import execute_live, remote_error
 from .cmd_sessions import SessionRequest, session_request, start_session
@@ -141,53 +141,34 @@ def _run_one(ctx: Context, ns: argparse.Namespace, request: SessionRequest) -> N
         if ns.files:
             with translate(f"uploading files to session {name!r}"):
                 ctx.client().sessions.upload(name, ns.files, basedir=ns.basedir)
+        transport = ctx.magics.transport
         if ns.code is not None:
-            outcome = execute_live(ctx, name, ns.code, transport=ctx.magics.transport)
-            if outcome.status == "error":
-                failure = remote_error(outcome)
+            outcome = execute_live(ctx, name, ns.code, transport=transport)
         else:
-            exit_code = _batch_live(ctx, name, _batch_options(ns, ns.exec_command))
-            if exit_code not in (None, 0):
-                failure = usage_error(f"the command in session {name} ended with exit code {exit_code}")
+            options = _batch_options(ns, ns.exec_command)
+            outcome = execute_live(ctx, name, "", transport=transport, mode="batch", options=options)
+        if outcome.status == "error":
+            failure = (
+                usage_error(f"the command in session {name} ended with exit code {outcome.exit_code}")
+                if outcome.ename == NONZERO_EXIT
+                else remote_error(outcome)  # a traceback (or an interrupt) shows as the remote error
+            )
     finally:
         if ns.rm:
             with translate(f"removing session {name!r}"):
                 ctx.client().sessions.destroy(name)
-            ctx.owned.discard(name)
+            ctx.removed(name)
             if not ns.quiet:
                 ctx.print(f"removed session {name}")
     if failure is not None:
         raise failure
 
 
-def _batch_live(ctx: Context, name: str, options: dict[str, str]) -> int | None:
-    """Run a batch job, showing its output as it arrives; returns the exit code."""
-    renderer = ExecutionRenderer(ctx.console_for(name), exit_code_reliable=True)
-    sessions = ctx.client().async_client.sessions
-
-    async def work(emit: Emit) -> int | None:
-        exit_code = None
-        async for result in sessions.run(name, "", mode="batch", options=options):
-            emit(renderer.feed_all([[c.kind, c.data] for c in result.console]))
-            exit_code = result.exit_code if result.exit_code is not None else exit_code
-        return exit_code
-
-    def show(messages: Any) -> None:
-        for msg_type, content in messages:
-            if msg_type != "error":
-                ctx.publish(msg_type, content)
-
-    try:
-        with translate(f"running the command in session {name!r}"):
-            code: int | None = run_bridged(work, show)
-    except Interrupted:
-        with contextlib.suppress(BackendError):
-            ctx.client().sessions.interrupt(name)
-        raise usage_error(f"interrupted; session {name} was sent an interrupt") from None
-    return code
-
-
 # -- sweeps -------------------------------------------------------------------------------------------
+
+
+async def _no_input(prompt: str, password: bool) -> str:
+    raise EOFError("a sweep cannot answer input prompts; give the value in the code or with -e")
 
 
 async def _run_case(
@@ -196,6 +177,7 @@ async def _run_case(
     *,
     request: SessionRequest,
     ns: argparse.Namespace,
+    transport: str,
     gate: asyncio.Semaphore,
     emit: Emit,
 ) -> None:
@@ -217,23 +199,22 @@ async def _run_case(
             state("running")
             if ns.files:
                 await client.sessions.upload(result.session, ns.files, basedir=ns.basedir)
-            renderer = ExecutionRenderer(
-                ConsoleRenderer(result.session[:8]), exit_code_reliable=ns.code is None
+            batch = ns.code is None
+            run = CellRun(
+                client,
+                result.session,
+                "" if batch else ns.code,
+                console=ConsoleRenderer(result.session[:8]),
+                publish=lambda msg_type, content: _collect(result, [(msg_type, content)]),
+                ask_input=_no_input,
+                transport=transport,
+                mode="batch" if batch else "query",
+                options=_batch_options(ns, result.case.exec_command) if batch else None,
             )
-            if ns.code is not None:
-                steps = client.sessions.run(result.session, ns.code)
-            else:
-                steps = client.sessions.run(
-                    result.session, "", mode="batch", options=_batch_options(ns, result.case.exec_command)
-                )
-            async for step in steps:
-                _collect(result, renderer.feed_all([[c.kind, c.data] for c in step.console]))
-                if step.exit_code is not None:
-                    result.exit_code = step.exit_code
-                if step.status in TERMINAL_EXECUTE_STATUSES:
-                    _collect(result, renderer.finish(status=step.status, exit_code=step.exit_code))
-            if renderer.error is not None:
-                result.error = f"{renderer.error.ename}: {renderer.error.evalue}"
+            outcome = await run.run()
+            result.exit_code = outcome.exit_code
+            if outcome.status == "error":
+                result.error = f"{outcome.ename}: {outcome.evalue}"
             state("done" if not result.error and result.exit_code in (None, 0) else "failed")
         except asyncio.CancelledError:
             result.error = "interrupted"
@@ -305,13 +286,17 @@ def _sweep(
             ctx.print(f"[{result.case.index}] {result.session} {result.case.label()}: {result.state}")
 
     client = ctx.client().async_client
+    transport = ctx.magics.transport
     for r in results:
-        ctx.owned.add(r.session)
+        ctx.owned.add(r.session)  # each is created by its case; marked now so an interrupt leaves them owned
 
     async def work(emit: Emit) -> None:
         gate = asyncio.Semaphore(limit)
         await asyncio.gather(
-            *(_run_case(client, r, request=request, ns=ns, gate=gate, emit=emit) for r in results)
+            *(
+                _run_case(client, r, request=request, ns=ns, transport=transport, gate=gate, emit=emit)
+                for r in results
+            )
         )
 
     if rich and not ns.quiet:
@@ -324,7 +309,7 @@ def _sweep(
         interrupted = True
     if ns.rm:
         for r in results:
-            ctx.owned.discard(r.session)
+            ctx.removed(r.session)
     if rich and not ns.quiet:
         show_table()
     for r in results:

@@ -11,8 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..sdk.errors import BackendError, NotFoundError, PermissionDeniedError
 from ..sdk.types import CreatedSession, SessionEvent
-from ..widgets.options import ACTIVE_STATUSES, DEAD_STATUSES, format_size, format_table, session_rows
-from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES
+from ..widgets.options import format_size, format_table, session_rows
+from ..wire import (
+    ACTIVE_SESSION_STATUSES,
+    DEAD_SESSION_STATUSES,
+    EVENT_STATUS,
+    FINAL_EVENT_STATUSES,
+    GONE_SESSION_STATUSES,
+    READY_SESSION_STATUSES,
+    STARTING_SESSION_STATUSES,
+)
 from .bridge import Emit, Interrupted, run_bridged
 from .errors import from_sdk, interrupted, translate, usage_error
 from .parser import add_start_options, parse_env, parse_pairs
@@ -22,21 +30,6 @@ if TYPE_CHECKING:
     from .context import Context
 
 __all__ = ["COMMANDS", "SessionRequest", "session_request", "start_session"]
-
-#: Events after which a session will not change any more.
-_FINAL_EVENTS = frozenset(
-    {
-        "session_terminated",
-        "session_cancelled",
-        "session_success",
-        "session_failure",
-        "kernel_terminated",
-        "kernel_cancelled",
-    }
-)
-_STARTED_EVENTS = frozenset({"session_started", "kernel_started"})
-#: Statuses of a session that is still being started.
-_STARTING = frozenset({"PENDING", "SCHEDULED", "PREPARING", "PULLING", "PREPARED", "CREATING"})
 
 
 class SessionRequest:
@@ -97,8 +90,7 @@ def start_session(ctx: Context, request: SessionRequest) -> CreatedSession:
     """Create (or reuse) a session; a refusal is a UsageError with the next step."""
     with translate(f"starting a session with image {request.image!r}"):
         created = ctx.client().sessions.create(request.image, **request.create_kwargs())
-    if created.created:
-        ctx.owned.add(created.name)
+    ctx.started(created)
     return created
 
 
@@ -146,9 +138,9 @@ def _ps(ctx: Context, ns: argparse.Namespace) -> None:
     elif ns.all:
         statuses, what = None, "all"
     elif ns.dead:
-        statuses, what = DEAD_STATUSES, "dead"
+        statuses, what = DEAD_SESSION_STATUSES, "dead"
     else:
-        statuses, what = ACTIVE_STATUSES, "active"
+        statuses, what = ACTIVE_SESSION_STATUSES, "active"
     size = ns.page_size or int(ctx.magics.page_size)
     with translate("listing sessions"):
         page = ctx.client().sessions.list(status=statuses, limit=size, offset=(ns.page - 1) * size)
@@ -231,7 +223,7 @@ def _rm(ctx: Context, ns: argparse.Namespace) -> None:
             except PermissionDeniedError:
                 # managers refuse to end a session while its container is being prepared unless
                 # forced; removing a session that is still starting is what the user asked for
-                if client.sessions.info(name).status not in _STARTING:
+                if client.sessions.info(name).status not in STARTING_SESSION_STATUSES:
                     raise
                 client.sessions.destroy(name, forced=True)
         except NotFoundError:
@@ -240,9 +232,7 @@ def _rm(ctx: Context, ns: argparse.Namespace) -> None:
         except BackendError as exc:
             failures.append(str(from_sdk(exc, action=f"removing {name!r}")))
             continue
-        ctx.owned.discard(name)
-        if ctx.bound == name:
-            ctx.bound = None
+        ctx.removed(name)
         ctx.print(f"removed session {name}")
     if failures:
         raise usage_error("; ".join(failures))
@@ -328,7 +318,8 @@ def _events(ctx: Context, ns: argparse.Namespace) -> None:
         async with stream:
             async for event in stream:
                 emit(event)
-                if event.name in _FINAL_EVENTS or (starting and event.name in _STARTED_EVENTS):
+                announced = EVENT_STATUS.get(event.name)
+                if announced in FINAL_EVENT_STATUSES or (starting and announced == "RUNNING"):
                     return event
         return None
 
@@ -362,17 +353,8 @@ def _attach_args(p: argparse.ArgumentParser) -> None:
 
 
 def _attach(ctx: Context, ns: argparse.Namespace) -> None:
-    info = ctx.session_info(ns.name)
-    if info.status in GONE_SESSION_STATUSES:
-        raise usage_error(
-            f"cannot attach to {ns.name!r}: it is {info.status}; start a new one with %backend start -t NAME"
-        )
+    info, where = ctx.attach(ns.name)
     name = info.name or ns.name
-    ctx.bound = name
-    where = "%%backend cells"
-    if ctx.kernel is not None:
-        ctx.kernel.attach(name, info.id or name)
-        where = "this kernel's cells and %%backend cells"
     owner = "started from here" if name in ctx.owned else "not owned: detach or shutdown leaves it running"
     ctx.print(f"attached to session {name} ({info.status}); {where} run there ({owner})")
 

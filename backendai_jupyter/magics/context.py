@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ..cellrun.binding import KernelBinding, kernel_binding
 from ..display.console import ConsoleRenderer
 from ..sdk.config import APIConfig
 from ..sdk.errors import BackendError, NotFoundError
 from ..sdk.sync import Client
-from ..sdk.types import SessionInfo
-from .binding import KernelBinding, kernel_binding
+from ..sdk.types import CreatedSession, SessionInfo
+from ..wire import GONE_SESSION_STATUSES
 from .errors import from_sdk, usage_error
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ class Context:
         #: sessions these magics created (the others were attached to or made elsewhere)
         self.owned: set[str] = set()
         self._consoles: dict[str, ConsoleRenderer] = {}
+        self._cell_session: str | None = None
 
     @property
     def shell(self) -> Any:
@@ -117,7 +120,42 @@ class Context:
             self._consoles[session_id] = ConsoleRenderer(session_key=session_id[:8])
         return self._consoles[session_id]
 
-    # -- sessions ------------------------------------------------------------------------------------
+    # -- sessions: which one is bound, which ones were started here ------------------------------------
+
+    def cell_session_name(self) -> str:
+        """The session name ``%%backend`` cells use when none is given or bound (made once per shell)."""
+        if self._cell_session is None:
+            self._cell_session = f"ipython-{secrets.token_hex(4)}"
+        return self._cell_session
+
+    def started(self, created: CreatedSession) -> None:
+        """Record a session these magics asked for: owned if the server created it now (not reused)."""
+        if created.created:
+            self.owned.add(created.name)
+
+    def removed(self, name: str) -> None:
+        """Forget a session that was terminated: not owned, not bound any more."""
+        self.owned.discard(name)
+        if self.bound == name:
+            self.bound = None
+
+    def attach(self, name: str) -> tuple[SessionInfo, str]:
+        """Bind ``%%backend`` cells (and, inside the remote kernel, its cells) to an existing session.
+
+        Returns the session's info and what now runs there; a session that is going away is refused.
+        """
+        info = self.session_info(name)
+        if info.status in GONE_SESSION_STATUSES:
+            raise usage_error(
+                f"cannot attach to {name!r}: it is {info.status}; start a new one with %backend start -t NAME"
+            )
+        bound = info.name or name
+        self.bound = bound
+        where = "%%backend cells"
+        if self.kernel is not None:
+            self.kernel.attach(bound, info.id or bound)
+            where = "this kernel's cells and %%backend cells"
+        return info, where
 
     def session_info(self, name: str) -> SessionInfo:
         """The session's info; an unknown name is a UsageError that says how to find the right one."""

@@ -13,21 +13,9 @@ from collections.abc import Iterator
 
 from IPython.core.error import UsageError
 
-from ..sdk.errors import (
-    AuthenticationError,
-    BackendAPIError,
-    BackendClientError,
-    BackendConnectionError,
-    BackendError,
-    BackendTimeoutError,
-    ConflictError,
-    NotFoundError,
-    PermissionDeniedError,
-    QuotaExceededError,
-    RateLimitError,
-    ServerError,
-    TooManySessionsMatchedError,
-)
+from ..cellrun.hints import MAGICS, next_step, one_line
+from ..sdk.errors import BackendClientError, BackendConnectionError, BackendError, BackendTimeoutError
+from ..settings import SettingError
 
 __all__ = ["Interrupt", "from_sdk", "interrupted", "needs_force", "one_line", "translate", "usage_error"]
 
@@ -58,38 +46,6 @@ def interrupted(what: str) -> Interrupt:
     return Interrupt(f"{what} was interrupted")
 
 
-def one_line(exc: BaseException) -> str:
-    """The exception's text on one line (its class name when it has none)."""
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
-def _next_step(exc: BackendError) -> str:
-    if isinstance(exc, AuthenticationError):
-        return "check BACKEND_ACCESS_KEY / BACKEND_SECRET_KEY or run %backend login (see %backend config)"
-    if isinstance(exc, PermissionDeniedError):
-        return "this account may not do that; ask your admin"
-    if isinstance(exc, QuotaExceededError):
-        return "free resources (%backend rm unused sessions) or request fewer with -r"
-    if isinstance(exc, RateLimitError):
-        return "the server is busy; wait a moment and run it again"
-    if isinstance(exc, TooManySessionsMatchedError):
-        return "give the full session name or id (see %backend ps)"
-    if isinstance(exc, NotFoundError):
-        return "check the name (%backend ps, %backend vfolder list, %backend images)"
-    if isinstance(exc, ConflictError):
-        return "pick another name or remove the existing one first"
-    if isinstance(exc, ServerError):
-        return "the server failed; run it again, and check %backend logs if it keeps failing"
-    if isinstance(exc, BackendTimeoutError):
-        return "the server is slow or unreachable; run it again or raise BACKEND_READ_TIMEOUT"
-    if isinstance(exc, BackendConnectionError):
-        return "check the endpoint and your network (%backend config)"
-    if isinstance(exc, BackendAPIError):
-        return "check the arguments (%backend <command> --help)"
-    return ""
-
-
 def from_sdk(exc: BaseException, *, action: str = "") -> UsageError:
     """One line for an SDK (or OS) failure: what failed, why, and what to do next."""
     what = f"{action} failed: " if action else ""
@@ -99,7 +55,7 @@ def from_sdk(exc: BaseException, *, action: str = "") -> UsageError:
         # client errors already name the bad value and its fix
         return usage_error(f"{what}{one_line(exc)}")
     if isinstance(exc, BackendError):
-        step = _next_step(exc)
+        step = next_step(exc, MAGICS)
         return usage_error(f"{what}{one_line(exc)}" + (f"; {step}" if step else ""))
     if isinstance(exc, FileNotFoundError):
         return usage_error(f"{what}no such file or directory: {exc.filename!r}; check the path")
@@ -107,6 +63,8 @@ def from_sdk(exc: BaseException, *, action: str = "") -> UsageError:
         return usage_error(f"{what}{exc.strerror}: {exc.filename!r}; check the path")
     if isinstance(exc, OSError):
         return usage_error(f"{what}{one_line(exc)}; check the path and the disk")
+    if isinstance(exc, SettingError):
+        return usage_error(f"{what}{one_line(exc)}; fix it, then run the command again")
     if isinstance(exc, EOFError):
         return usage_error(f"{what}no input could be read (this frontend has no input prompt)")
     return usage_error(f"{what}{one_line(exc)}")
@@ -119,5 +77,5 @@ def translate(action: str = "") -> Iterator[None]:
         yield
     except UsageError:
         raise
-    except (BackendError, OSError, EOFError, TimeoutError) as exc:
+    except (BackendError, OSError, EOFError, TimeoutError, SettingError) as exc:
         raise from_sdk(exc, action=action) from None

@@ -7,14 +7,14 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from traitlets import Dict, Enum, Float, Int, List, Unicode, default, validate
+from traitlets import Enum, Float, Int, Unicode, default, validate
 
-from ..kernel.config import ENV_PREFIX, env_list, env_pairs, env_value
+from ..settings import SessionTraits, SettingError, env_value, setting_problems, trait_source
 from ..widgets.fallback import WIDGET_MODES
 from . import cmd_config, cmd_images, cmd_run, cmd_sessions, cmd_vfolder
 from .cmd_cell import RemoteCellError, run_cell
 from .context import Context
-from .errors import Interrupt, interrupted, one_line, usage_error
+from .errors import Interrupt, from_sdk, interrupted, one_line, usage_error
 from .parser import HelpShown, split_args
 from .progress import PROGRESS_MODES
 from .registry import Command, dispatch
@@ -31,34 +31,16 @@ COMMANDS: Mapping[str, Command] = {
 }
 
 
-def _env_pairs(name: str) -> dict[str, str]:
-    try:
-        return env_pairs(name)
-    except ValueError:
-        return {}  # reported by %backend config rather than breaking %load_ext
-
-
 @magics_class
-class BackendMagics(Magics):
+class BackendMagics(Magics, SessionTraits):
     """Control Backend.AI from IPython: ``%backend COMMAND ...`` and ``%%backend [NAME] [IMAGE]`` cells.
 
     Every setting is a trait: ``%config BackendMagics.image = 'python:3.11'`` or, in a Jupyter/IPython config
-    file, ``c.BackendMagics.image = ...``. Defaults come from ``BACKENDAI_JUPYTER_<NAME>`` variables.
+    file, ``c.BackendMagics.image = ...``. Defaults come from ``BACKENDAI_JUPYTER_<NAME>`` variables; the
+    session settings (image, resources, mounts, environ, transport) are the kernel's own
+    (``settings.SessionTraits``), and -r/-m/-e add to them.
     """
 
-    image = Unicode(
-        help="Image of sessions that %backend start/run and %%backend create (env: ..._IMAGE)."
-    ).tag(config=True)
-    resources = Dict(
-        value_trait=Unicode(),
-        help="Resource slots of new sessions, e.g. {'cpu': '2', 'mem': '4g'}; -r adds to them.",
-    ).tag(config=True)
-    mounts = List(Unicode(), help="Vfolders mounted into every new session; -m adds to them.").tag(
-        config=True
-    )
-    environ = Dict(
-        value_trait=Unicode(), help="Environment variables of every new session; -e adds to them."
-    ).tag(config=True)
     concurrency = Int(4, help="Sessions a parameter sweep (run --env-range/--exec-range) runs at once.").tag(
         config=True
     )
@@ -72,11 +54,6 @@ class BackendMagics(Magics):
         default_value="auto",
         help="Pickers: auto (widgets where the front end shows them), on, off (text).",
     ).tag(config=True)
-    transport = Enum(
-        ["auto", "websocket", "rest"],
-        default_value="auto",
-        help="How %%backend cells run: WebSocket, REST or auto.",
-    ).tag(config=True)
     max_wait = Float(
         0.0, help="Seconds new sessions may take to start (0: no limit); --max-wait overrides."
     ).tag(config=True)
@@ -88,22 +65,6 @@ class BackendMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.context = Context(self)
-
-    @default("image")
-    def _image_default(self) -> str:
-        return env_value("IMAGE") or "python"
-
-    @default("resources")
-    def _resources_default(self) -> dict[str, str]:
-        return _env_pairs("RESOURCES")
-
-    @default("mounts")
-    def _mounts_default(self) -> list[str]:
-        return env_list("MOUNTS")
-
-    @default("environ")
-    def _environ_default(self) -> dict[str, str]:
-        return _env_pairs("ENVIRON")
 
     @default("widgets")
     def _widgets_default(self) -> str:
@@ -130,17 +91,12 @@ class BackendMagics(Magics):
         return value
 
     def trait_rows(self) -> list[list[str]]:
-        """(name, value, source) of every setting, for ``%backend config``."""
-        configured = self.config.get("BackendMagics", {})
+        """(name, value, source) of every setting, for ``%backend config``; a bad value says what is wrong."""
+        problems = setting_problems(self)
         rows = []
         for name in sorted(self.class_trait_names(config=True)):
-            if name in configured:
-                source = "config (file or %config)"
-            elif env_value(name.upper()) is not None:
-                source = f"environment ({ENV_PREFIX}{name.upper()})"
-            else:
-                source = "default"
-            rows.append([name, repr(getattr(self, name)), source])
+            value = f"invalid: {problems[name]}" if name in problems else repr(getattr(self, name))
+            rows.append([name, value, trait_source(self, name, "BackendMagics")])
         return rows
 
     @line_magic
@@ -152,6 +108,8 @@ class BackendMagics(Magics):
             return None
         except (UsageError, RemoteCellError, Interrupt):
             raise  # one line, or the remote traceback rendered as the kernel renders it
+        except SettingError as exc:
+            raise from_sdk(exc) from None
         except KeyboardInterrupt:
             command = line.split()[:1]  # the subcommand only: the arguments may hold secrets (-e KEY=...)
             raise interrupted(" ".join(["%backend", *command])) from None
@@ -169,6 +127,8 @@ class BackendMagics(Magics):
             return
         except (UsageError, RemoteCellError, Interrupt):
             raise
+        except SettingError as exc:
+            raise from_sdk(exc) from None
         except KeyboardInterrupt:
             raise interrupted("%%backend") from None
         except Exception as exc:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
+from .. import settings
 from .errors import usage_error
 
 __all__ = [
@@ -63,17 +64,11 @@ def split_args(line: str, *, prog: str = "%backend") -> list[str]:
 
 
 def parse_pairs(items: Iterable[str], *, option: str, example: str) -> dict[str, str]:
-    """``["K=V", "K2=V2,K3=V3"]`` -> a dict; a malformed item names itself and an example."""
-    pairs: dict[str, str] = {}
-    for item in items:
-        for part in item.split(","):
-            if not part.strip():
-                continue
-            key, sep, value = part.partition("=")
-            if not sep or not key.strip():
-                raise usage_error(f"{option} {part!r} is not KEY=VALUE; write it as e.g. {option} {example}")
-            pairs[key.strip()] = value.strip()
-    return pairs
+    """``["K=V", "K2=V2,K3=V3"]`` (repeated ``option`` values) -> a dict; a malformed item is a UsageError."""
+    try:
+        return settings.parse_pairs(items, name=option, example=f"{option} {example}", allow_json=False)
+    except settings.SettingError as exc:
+        raise usage_error(str(exc)) from None
 
 
 def parse_env(items: Iterable[str]) -> dict[str, str]:

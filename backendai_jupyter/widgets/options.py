@@ -10,10 +10,10 @@ from typing import Protocol
 from dateutil import parser as date_parser
 
 from ..sdk.types import ImageInfo, SessionListItem, VFolderInfo
+from ..settings import parse_pairs
+from ..wire import ACTIVE_SESSION_STATUSES, GONE_SESSION_STATUSES
 
 __all__ = [
-    "ACTIVE_STATUSES",
-    "DEAD_STATUSES",
     "RESOURCE_PRESETS",
     "PickerBackend",
     "SessionRow",
@@ -25,22 +25,6 @@ __all__ = [
     "session_rows",
     "vfolder_choices",
 ]
-
-#: Statuses of sessions that still hold (or wait for) resources.
-ACTIVE_STATUSES: tuple[str, ...] = (
-    "PENDING",
-    "SCHEDULED",
-    "PREPARING",
-    "PULLING",
-    "PREPARED",
-    "CREATING",
-    "RUNNING",
-    "RUNNING_DEGRADED",
-    "RESTARTING",
-    "TERMINATING",
-)
-#: Statuses of sessions that are over.
-DEAD_STATUSES: tuple[str, ...] = ("TERMINATED", "CANCELLED", "ERROR")
 
 #: Named resource presets offered by the create form (free-form KEY=VALUE text works too).
 RESOURCE_PRESETS: Mapping[str, str] = {
@@ -86,7 +70,12 @@ class SessionRow:
     @property
     def active(self) -> bool:
         """Whether the session still holds or waits for resources."""
-        return self.status in ACTIVE_STATUSES
+        return self.status in ACTIVE_SESSION_STATUSES
+
+    @property
+    def usable(self) -> bool:
+        """Whether cells may run in it (what ``%backend attach`` accepts): active and not going away."""
+        return self.active and self.status not in GONE_SESSION_STATUSES
 
     def cells(self) -> list[str]:
         """The table cells: name, short id, status, image, age."""
@@ -173,15 +162,9 @@ def vfolder_choices(folders: Iterable[VFolderInfo]) -> list[tuple[str, str]]:
 def parse_resources(text: str) -> dict[str, str]:
     """``"cpu=2, mem=4g"`` or a preset label -> ``{"cpu": "2", "mem": "4g"}``; ValueError names a bad part."""
     text = RESOURCE_PRESETS.get(text, text)
-    slots: dict[str, str] = {}
-    for part in text.replace(";", ",").split(","):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise ValueError(f"resource {part.strip()!r} is not KEY=VALUE; write e.g. cpu=2,mem=4g")
-        slots[key.strip()] = value.strip()
-    return slots
+    return parse_pairs(
+        text.replace(";", ","), name="resource", example="cpu=2,mem=4g", allow_json=False, allow_empty=False
+    )
 
 
 def format_table(

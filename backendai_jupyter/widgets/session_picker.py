@@ -155,7 +155,7 @@ class SessionPicker(w.VBox, w.ValueWidget):  # type: ignore[misc]
 
     def _update_buttons(self) -> None:
         row = next((r for r in self._rows if r.name == self.value), None)
-        self._attach_button.disabled = row is None or not row.active
+        self._attach_button.disabled = row is None or not row.usable
         self._terminate_button.disabled = row is None or not row.active
 
     def _on_refresh(self, _button: Any = None) -> None:

@@ -10,8 +10,8 @@ import pytest
 
 from backendai_jupyter import cli
 from backendai_jupyter.kernel import kernelspec
-from backendai_jupyter.kernel.config import BackendKernelConfig, parse_pairs
-from backendai_jupyter.kernel.kernel import language_info_for
+from backendai_jupyter.kernel.config import BackendKernelConfig
+from backendai_jupyter.kernel.language import language_info_for
 from backendai_jupyter.kernel.localshell import Segment, split_cell
 from backendai_jupyter.kernel.session import session_name_for
 from backendai_jupyter.wire import SESSION_NAME_PATTERN
@@ -161,13 +161,6 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BACKENDAI_JUPYTER_TRANSPORT", "pigeon")
     with pytest.raises(ValueError, match="TRANSPORT='pigeon'"):
         _ = BackendKernelConfig().transport
-
-
-def test_parse_pairs_errors_name_the_value() -> None:
-    with pytest.raises(ValueError, match="'nope' is not KEY=VALUE"):
-        parse_pairs("a=1,nope", name="-r")
-    with pytest.raises(ValueError, match="not valid JSON"):
-        parse_pairs("{bad", name="X")
 
 
 def test_language_info_follows_the_image() -> None:

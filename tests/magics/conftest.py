@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from magic_shell import Shell, backend_shell
 
-from backendai_jupyter.widgets.options import ACTIVE_STATUSES
+from backendai_jupyter.wire import ACTIVE_SESSION_STATUSES as ACTIVE_STATUSES
 
 
 @pytest.fixture

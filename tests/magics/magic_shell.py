@@ -15,7 +15,7 @@ from IPython.utils.capture import CapturedIO, capture_output
 
 from backendai_jupyter.magics import BackendMagics, load_ipython_extension, unload_ipython_extension
 from backendai_jupyter.sdk import APIConfig, Client
-from backendai_jupyter.widgets.options import ACTIVE_STATUSES
+from backendai_jupyter.wire import ACTIVE_SESSION_STATUSES as ACTIVE_STATUSES
 
 
 @dataclass

@@ -202,7 +202,7 @@ class FakeKernel:
 
 
 def test_attach_in_the_remote_kernel_goes_through_the_binding(shell: Shell) -> None:
-    from backendai_jupyter.magics import bind_kernel, unbind_kernel
+    from backendai_jupyter.cellrun import bind_kernel, unbind_kernel
 
     name = fresh("mg-kb")
     shell.client.sessions.create("python", name=name)

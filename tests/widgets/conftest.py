@@ -14,7 +14,7 @@ from backendai_jupyter.magics import load_ipython_extension, unload_ipython_exte
 from backendai_jupyter.magics.cmd_images import MagicsPickerBackend
 from backendai_jupyter.magics.context import Context
 from backendai_jupyter.sdk import Client
-from backendai_jupyter.widgets.options import ACTIVE_STATUSES
+from backendai_jupyter.wire import ACTIVE_SESSION_STATUSES as ACTIVE_STATUSES
 
 
 @pytest.fixture

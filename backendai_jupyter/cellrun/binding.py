@@ -1,9 +1,8 @@
-"""The hook through which ``%backend attach``/``detach`` rebind the "Backend.AI (remote)" kernel's session.
+"""The seam through which ``%backend attach``/``detach`` rebind the "Backend.AI (remote)" kernel's session.
 
-The kernel registers an object with :func:`bind_kernel` on the local shell it runs ``%backend`` lines in.
-The magics check the session first (it exists and is alive), then call ``attach``; the kernel records it
-as *not owned* (never destroyed at shutdown). ``detach`` drops the binding and leaves the session running.
-Outside that kernel nothing is registered, and attach/detach bind ``%%backend`` cells only.
+The kernel registers a :class:`KernelBinding` for the local shell it runs ``%backend`` lines in; the magics
+look it up for their shell. Neither imports the other: both import this module. Outside that kernel
+nothing is registered, and attach/detach bind ``%%backend`` cells only.
 """
 
 from __future__ import annotations
