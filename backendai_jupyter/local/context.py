@@ -1,78 +1,61 @@
-"""What the parts of the local endpoint share: the per-app context and the request keys set by the auth layer.
+"""Every key under which the local endpoint's apps and requests keep shared objects, defined once.
 
-The manager-side parts (sessions, execution, events, GraphQL, auth) and the storage parts (vfolders, storage
-proxy, session files) meet only through the names here.
+Route modules read what they need through these keys; the objects themselves (registry, event bus, ...) know
+nothing of aiohttp app state, so this module can name their types without an import cycle.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+import asyncio
+import weakref
 
 from aiohttp import web
 
+from .config import LocalConfig
+from .endpoint_state import LocalContext, User
+from .eventbus import EventBus
+from .registry import Registry
+from .signing import Authenticator
+from .websessions import WebSessions
+
 __all__ = [
+    "AUTHENTICATOR",
+    "BUS",
+    "CONFIG",
     "CONTEXT",
+    "REGISTRY",
     "REQUEST_ACCESS_KEY",
+    "REQUEST_RATE",
     "REQUEST_USER",
-    "LocalContext",
-    "SessionDirectory",
-    "User",
-    "VFolderDirectory",
+    "REQUEST_WEB_SESSION",
+    "UPLOAD_LOCKS",
+    "WEB_SESSIONS",
 ]
 
+# ---- app keys ----------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class User:
-    """A user of the local endpoint and their keypair."""
-
-    email: str
-    access_key: str
-    secret_key: str = field(repr=False)
-    role: str = "superadmin"
-    uuid: str = ""
-    domain: str = "default"
-    group: str = "default"
-
-
-class SessionDirectory(Protocol):
-    """How the storage parts find a session's scratch folder (the manager parts implement it)."""
-
-    def workdir_of(self, access_key: str, name_or_id: str) -> Path:
-        """The scratch folder of an active session of ``access_key``; raises ``Problem`` 404 otherwise."""
-        ...
-
-
-class VFolderDirectory(Protocol):
-    """How the manager parts find a vfolder to mount (the storage parts implement it)."""
-
-    def path_of(self, access_key: str, name: str) -> Path:
-        """The folder of vfolder ``name`` visible to ``access_key``; raises ``Problem`` 404 otherwise."""
-        ...
-
-    def list_for(self, access_key: str) -> list[dict[str, Any]]:
-        """The vfolders visible to ``access_key``, as ``GET /folders`` lists them (also used by GraphQL)."""
-        ...
-
-
-@dataclass
-class LocalContext:
-    """State shared by every handler of one running local endpoint."""
-
-    data_dir: Path
-    #: base URL of the storage-proxy emulation, e.g. ``http://127.0.0.1:8081/storage`` (set once bound)
-    storage_url: str = ""
-    #: secret for signing storage-proxy tokens (generated per data dir)
-    token_secret: bytes = b""
-    users: dict[str, User] = field(default_factory=dict)  # by access key
-    sessions: SessionDirectory | None = None
-    vfolders: VFolderDirectory | None = None
-
-
-#: ``app[CONTEXT]`` is the :class:`LocalContext` of the running endpoint.
+#: the :class:`LocalContext` of the running endpoint (manager and storage-proxy apps)
 CONTEXT = web.AppKey("backendai_local_context", LocalContext)
+#: the endpoint's settings (manager app)
+CONFIG = web.AppKey("backendai_local_config", LocalConfig)
+#: every session of the endpoint (manager app)
+REGISTRY = web.AppKey("backendai_registry", Registry)
+#: the lifecycle event bus the registry publishes to and the SSE routes read (manager app)
+BUS = web.AppKey("backendai_event_bus", EventBus)
+#: signature checks and rate counting (manager app)
+AUTHENTICATOR = web.AppKey("backendai_authenticator", Authenticator)
+#: logged-in web-server sessions of ``/server/login`` (manager app)
+WEB_SESSIONS = web.AppKey("backendai_web_sessions", WebSessions)
+#: one lock per tus upload session, so that two PATCHes of one upload never interleave (storage-proxy app)
+UPLOAD_LOCKS = web.AppKey("backendai_storage_upload_locks", weakref.WeakValueDictionary[str, asyncio.Lock])
 
-#: The auth layer stores the caller's access key and :class:`User` on each authenticated request.
+# ---- request keys, set by the auth layer -------------------------------------------------------------------
+
+#: the caller's access key on each authenticated request
 REQUEST_ACCESS_KEY = web.RequestKey("backendai_access_key", str)
+#: the caller's :class:`User` on each authenticated request
 REQUEST_USER = web.RequestKey("backendai_user", User)
+#: ``(limit, remaining)`` for the X-RateLimit-* headers
+REQUEST_RATE = web.RequestKey("backendai_rate", tuple[int, int])
+#: set when the caller was authenticated by a web-server session cookie instead of a signature
+REQUEST_WEB_SESSION = web.RequestKey("backendai_web_session", bool)

@@ -1,8 +1,8 @@
-"""Strict reading of a session create body (protocol.md §4.1): every field, its aliases, types and limits."""
+"""Strict reading of a session create body (docs/protocol.md §4.1): each field, its aliases, types, limits."""
 
 from __future__ import annotations
 
-import fnmatch
+import contextlib
 import platform
 import re
 import time
@@ -14,12 +14,13 @@ from typing import Any
 from dateutil import parser as dateparser
 
 from ..wire import SESSION_NAME_PATTERN
-from .context import LocalContext
-from .params import reject_unknown, to_bool
+from .endpoint_state import LocalContext
+from .images import resolve_image
+from .params import parse_duration, parse_int, parse_size, reject_unknown, to_bool
 from .problems import Problem
-from .registry import SessionSpec
+from .records import SessionSpec
 
-__all__ = ["CreateRequest", "parse_create", "resolve_image"]
+__all__ = ["CreateRequest", "parse_create", "parse_starts_at"]
 
 #: field -> aliases, as the 23.09 manager's create handler accepts them
 TOP_ALIASES: Mapping[str, tuple[str, ...]] = {
@@ -55,9 +56,6 @@ CONFIG_ALIASES: Mapping[str, tuple[str, ...]] = {
 }
 SESSION_TYPES = ("interactive", "batch", "inference")
 CLUSTER_MODES = ("single-node", "multi-node")
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtpe]?)(?:i?b)?\s*$", re.IGNORECASE)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class CreateRequest:
@@ -94,35 +92,27 @@ def _opt_str(values: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def _int(values: Mapping[str, Any], key: str, default: int, *, low: int, high: int | None = None) -> int:
+def _int(values: Mapping[str, Any], key: str, default: int, *, low: int) -> int:
     value = values.get(key)
     if value is None:
         return default
     try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise Problem.invalid_params(f"{key}={value!r}: must be an integer.") from None
-    if number < low or (high is not None and number > high):
-        raise Problem.invalid_params(f"{key}={number}: must be between {low} and {high or 'any'}.")
-    return number
+        return parse_int(value, low=low)
+    except ValueError as exc:
+        raise Problem.invalid_params(f"{key}={value!r}: {exc}.") from None
 
 
-def parse_size(value: Any) -> int:
-    """Bytes from ``"1g"``, ``"512m"``, ``1024``... (binary suffixes)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    match = _SIZE.match(str(value))
-    if not match:
-        raise Problem.invalid_params(f"resources: {value!r} is not a size; use e.g. 512m or 1g.")
-    number, unit = float(match.group(1)), match.group(2).lower()
-    return int(number * 1024 ** ("kmgtpe".index(unit) + 1 if unit else 0))
+def _memory(value: Any) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise Problem.invalid_params(f"resources: {value!r} {exc}.") from None
 
 
 def parse_starts_at(value: str) -> float:
     """Epoch seconds from an ISO 8601 time or a relative duration (``30s``, ``5m``, ``1h``)."""
-    match = _DURATION.match(value)
-    if match:
-        return time.time() + float(match.group(1)) * _UNITS[match.group(2).lower()]
+    with contextlib.suppress(ValueError):
+        return time.time() + parse_duration(value)
     try:
         when = dateparser.isoparse(value)
     except ValueError:
@@ -132,14 +122,6 @@ def parse_starts_at(value: str) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.timestamp()
-
-
-def resolve_image(images: Mapping[str, str], image: str) -> str:
-    """The python executable of ``image`` (first matching pattern); 404 for an unknown image."""
-    for pattern, python in images.items():
-        if fnmatch.fnmatchcase(image, pattern):
-            return python
-    raise Problem.not_found("No such environment image.", msg=f"{image!r} is not served here; try 'python'.")
 
 
 def _mount_target(name: str, target: Any) -> str:
@@ -186,7 +168,7 @@ def _config(ctx: LocalContext, owner: str, raw: Any, spec: SessionSpec) -> None:
     resources = config.get("resources") or {}
     if not isinstance(resources, dict):
         raise Problem.invalid_params("config.resources must be an object {slot: amount}.")
-    spec.resources = {str(k): str(parse_size(v)) if k == "mem" else str(v) for k, v in resources.items()}
+    spec.resources = {str(k): str(_memory(v)) if k == "mem" else str(v) for k, v in resources.items()}
     opts = config.get("resource_opts") or {}
     if not isinstance(opts, dict):
         raise Problem.invalid_params("config.resource_opts must be an object.")

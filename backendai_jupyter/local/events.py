@@ -1,27 +1,23 @@
-"""Session lifecycle events: an in-process bus and the SSE routes ``/events/session`` and v4's stream."""
+"""The SSE routes of session lifecycle events: ``/events/session`` and v4's ``/stream/kernel/_/events``."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from aiohttp import web
 
-from .context import CONTEXT, REQUEST_ACCESS_KEY, REQUEST_USER
-from .params import read_params, reject_unknown
+from .context import BUS, CONTEXT, REQUEST_ACCESS_KEY, REQUEST_USER
+from .eventbus import Event
+from .params import invalid_field, parse_uuid, read_params, reject_unknown
 from .problems import Problem
 
-__all__ = ["BUS", "Event", "EventBus", "setup_routes"]
+__all__ = ["setup_routes"]
 
-#: seconds between ``: ping`` comments on an idle stream (protocol.md §6)
-PING_INTERVAL = 15.0
 #: how session events are named on the v4 stream (``kernel_*``); kernel-scope events pass through by name
-_V4_NAMES = {
+V4_NAMES: Final[Mapping[str, str]] = {
     "session_enqueued": "kernel_enqueued",
     "session_started": "kernel_started",
     "session_terminating": "kernel_terminating",
@@ -35,48 +31,7 @@ _V4_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class Event:
-    """One lifecycle event as the manager publishes it; ``group`` is only used for filtering."""
-
-    name: str
-    data: dict[str, Any]
-    group: str = "default"
-    session_name: str = field(default="")
-
-
-class EventBus:
-    """Fan-out of events to every open stream (each has its own queue)."""
-
-    def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[Event | None]] = set()
-        self.ping_interval = PING_INTERVAL
-
-    def publish(self, event: Event) -> None:
-        """Deliver ``event`` to every subscriber."""
-        for queue in self._queues:
-            queue.put_nowait(event)
-
-    @contextlib.contextmanager
-    def subscribe(self) -> Iterator[asyncio.Queue[Event | None]]:
-        """A queue receiving every event published while the block runs (``None`` = the bus closed)."""
-        queue: asyncio.Queue[Event | None] = asyncio.Queue()
-        self._queues.add(queue)
-        try:
-            yield queue
-        finally:
-            self._queues.discard(queue)
-
-    def close(self) -> None:
-        """End every open stream (server shutdown: the stream ends without a final event)."""
-        for queue in self._queues:
-            queue.put_nowait(None)
-
-
-BUS = web.AppKey("backendai_event_bus", EventBus)
-
-
-async def _stream(request: web.Request, matches: Any, *, v4: bool) -> web.StreamResponse:
+async def _stream(request: web.Request, matches: Callable[[Event], bool], *, v4: bool) -> web.StreamResponse:
     bus = request.app[BUS]
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     with bus.subscribe() as queue:
@@ -93,9 +48,9 @@ async def _stream(request: web.Request, matches: Any, *, v4: bool) -> web.Stream
                 continue
             name, data = event.name, event.data
             if v4:
-                if name not in _V4_NAMES:
+                if name not in V4_NAMES:
                     continue
-                name = _V4_NAMES[name]
+                name = V4_NAMES[name]
                 data = {
                     "sessionId": data.get("sessionName"),
                     "ownerAccessKey": data.get("ownerAccessKey"),
@@ -110,13 +65,10 @@ def _session_id_param(params: dict[str, Any]) -> str | None:
     if raw is None:
         return None
     try:
-        return str(uuid.UUID(str(raw)))
+        return str(parse_uuid(raw))
     except ValueError:
         # 23.09 validates it with tx.UUID: a name given as sessionId is a 400, not an empty stream
-        raise Problem.invalid_params(
-            "Input validation error",
-            data={"sessionId": f"{raw!r} is not a UUID; pass a name as sessionName."},
-        ) from None
+        raise invalid_field("sessionId", f"{raw!r} is not a UUID; pass a name as sessionName.") from None
 
 
 async def session_events(request: web.Request) -> web.StreamResponse:

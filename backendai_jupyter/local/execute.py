@@ -1,4 +1,7 @@
-"""Code execution: run IDs and their state machine, REST ``POST /session/{id}`` and the execute WebSocket.
+"""Running code in one session: runs, their IDs and records, query and batch mode, FIFO one at a time.
+
+This module knows a session only as a ``runtarget.RunTarget``; the routes that find the session and speak HTTP
+are in ``execute_routes.py``.
 
 Exit codes: in query mode a run finishes with ``exitCode`` 0 whatever the code did, exactly as the 23.09
 runner reports it (exceptions and ``sys.exit(n)`` arrive only as stderr text); 130 when the kernel died under
@@ -13,34 +16,28 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import json
 import os
 import secrets
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aiohttp import WSMsgType, web
-
-from ..wire import REST_FLUSH_SECONDS, WS_FLUSH_SECONDS
-from .context import REQUEST_ACCESS_KEY
-from .params import read_json_object
 from .problems import Problem
-from .runtime import KERNEL_LOST_EXIT_CODE, KernelRuntime, Record
+from .runtarget import RunTarget
+from .runtime import KERNEL_LOST_EXIT_CODE, KernelRuntime, Record, RunSink
 
-if TYPE_CHECKING:
-    from .registry import Registry, Session
+__all__ = ["Executor", "Run", "lost_run"]
 
-__all__ = ["Executor", "Run", "setup_routes"]
-
+#: records that end one response: the run's end, a batch step's end, or a question to the user
 TERMINAL = frozenset({"finished", "clean-finished", "build-finished", "waiting-input", "exec-timeout"})
-MAX_WS_MESSAGE = 16 * 1024 * 1024
 BATCH_INPUT_LIMIT = 1024
 BUILD_SKIPPED = 'python-kernel: python-kernel: skipping the build phase due to missing "setup.py" file\n'
 NO_MAIN = 'python-kernel: python-kernel: cannot find the main script ("main.py").\n'
 
-# the batch-mode input() patch (runner.md §1.6): prompt to stdout, answer from the executor over loopback TCP
+# the batch-mode input() patch (docs/runner.md §1.6): prompt to stdout, the answer from the executor over
+# loopback TCP
 _SITECUSTOMIZE = """\
 import builtins, os, socket, sys
 if os.environ.get("_BACKEND_BATCH_MODE") == "1" and os.environ.get("BACKENDAI_BATCH_INPUT_PORT"):
@@ -104,10 +101,17 @@ class Run:
         return {"runId": self.run_id, **result, "console": console, "files": []}
 
 
+def lost_run(run_id: str) -> Run:
+    """A run that already ended (or never existed): the manager's answer when the agent has nothing."""
+    run = Run(run_id)
+    run.push(("finished", {"exitCode": KERNEL_LOST_EXIT_CODE}))
+    return run
+
+
 class Executor:
     """The runs of one session: queued FIFO, one at a time, like the agent's code runner."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: RunTarget) -> None:
         self.session = session
         self.runs: dict[str, Run] = {}
         self._lock = asyncio.Lock()
@@ -118,7 +122,7 @@ class Executor:
         """Whether any run is still going (the idle timer waits for it)."""
         return any(run.task is not None and not run.task.done() for run in self.runs.values())
 
-    def _start(self, run_id: str | None, work: Any) -> Run:
+    def _start(self, run_id: str | None, work: Callable[[Run], Coroutine[Any, Any, None]]) -> Run:
         run = Run(run_id or secrets.token_hex(16))
         self.runs[run.run_id] = run
         run.task = asyncio.get_running_loop().create_task(work(run))
@@ -132,7 +136,7 @@ class Executor:
                 runtime = await self._runtime(run)
                 if runtime is None:
                     return
-                self.session.record.num_queries += 1
+                self.session.count_query()
                 self.session.touch()
                 done = asyncio.Event()
 
@@ -247,7 +251,7 @@ class Executor:
         finally:
             writer.close()
 
-    async def _shell(self, command: str, env: dict[str, str], emit: Any) -> int:
+    async def _shell(self, command: str, env: dict[str, str], emit: RunSink) -> int:
         proc = await asyncio.create_subprocess_shell(
             command,
             cwd=self.session.workdir,
@@ -317,118 +321,3 @@ class Executor:
             if not run.finished:
                 run.push(("finished", {"exitCode": KERNEL_LOST_EXIT_CODE}))
         self.runs.clear()
-
-
-# ---- HTTP handlers -----------------------------------------------------------------------------------------
-
-
-def _registry(request: web.Request) -> Registry:
-    from .registry import REGISTRY  # registry.py imports this module
-
-    return request.app[REGISTRY]
-
-
-def _session(request: web.Request) -> Session:
-    name = request.match_info["session_name"]
-    return _registry(request).find(request[REQUEST_ACCESS_KEY], name)
-
-
-def _start_or_find(session: Session, params: dict[str, Any]) -> Run:
-    mode = params.get("mode")
-    run_id = params.get("runId")
-    if mode not in ("query", "batch", "continue", "input", "complete"):
-        raise Problem.invalid_params(f"mode={mode!r}: use query, batch, continue or input.")
-    if "runId" not in params:
-        raise Problem.invalid_params("runId is required (null starts a new run).")
-    if run_id is not None and not isinstance(run_id, str):
-        raise Problem.invalid_params(f"runId={run_id!r}: must be a string or null.")
-    code = params.get("code") or ""
-    if not isinstance(code, str):
-        raise Problem.invalid_params("code must be a string.")
-    options = params.get("options") or {}
-    if not isinstance(options, dict):
-        raise Problem.invalid_params("options must be an object or null.")
-    executor = session.executor
-    if mode == "complete":
-        raise Problem.invalid_params("mode=complete is not an execute mode; use POST /session/{id}/complete.")
-    if mode in ("continue", "input"):
-        if run_id is None:
-            raise Problem.invalid_params(f"runId is required for mode {mode!r}.")
-        run = executor.runs.get(run_id)
-        if run is None:
-            # the run already ended (or never existed): the manager's answer when the agent has nothing
-            run = Run(run_id)
-            run.push(("finished", {"exitCode": KERNEL_LOST_EXIT_CODE}))
-        elif mode == "input":
-            run.inputs.put_nowait(code)
-        return run
-    if mode == "batch":
-        return executor.start_batch(run_id, options)
-    return executor.start_query(run_id, code)
-
-
-async def execute_rest(request: web.Request) -> web.Response:
-    """``POST /session/{id}``: one step of the query / continue / input loop."""
-    session = _session(request)
-    params = await read_json_object(request, example='{"mode": "query", "code": "print(1)"}')
-    run = _start_or_find(session, params)
-    result = await run.next_result(REST_FLUSH_SECONDS)
-    session.executor.forget(run)
-    return web.json_response({"result": result})
-
-
-async def execute_ws(request: web.Request) -> web.WebSocketResponse:
-    """``GET /stream/session/{id}/execute``: one run per socket, 0.2 s flushes, raw-text input frames."""
-    session = _session(request)
-    ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE)
-    await ws.prepare(request)
-    first = await ws.receive()
-    try:
-        params = json.loads(first.data) if first.type == WSMsgType.TEXT else None
-    except ValueError:
-        params = None
-    if not isinstance(params, dict) or params.get("mode", "query") not in ("query", "batch"):
-        await ws.send_json(
-            {"status": "error", "msg": "The first frame must be JSON {code, mode: query|batch}."}
-        )
-        await ws.close()
-        return ws
-    executor = session.executor
-    run_id = secrets.token_hex(8)
-    options = params.get("options") or {}
-    if params.get("mode") == "batch":
-        run = executor.start_batch(run_id, options if isinstance(options, dict) else {})
-    else:
-        run = executor.start_query(run_id, str(params.get("code") or ""))
-
-    async def read_input() -> None:
-        async for msg in ws:
-            if msg.type == WSMsgType.TEXT:
-                run.inputs.put_nowait(msg.data)
-        if not run.finished:
-            await executor.interrupt()  # the client went away mid-run
-
-    reader = asyncio.get_running_loop().create_task(read_input())
-    try:
-        while not ws.closed:
-            result = await run.next_result(WS_FLUSH_SECONDS)
-            if result["status"] == "continued" and not result["console"]:
-                continue
-            result.pop("runId")
-            await ws.send_json(result)
-            if run.finished:
-                break
-    finally:
-        executor.runs.pop(run.run_id, None)  # nobody can continue a WebSocket run from elsewhere
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await reader
-        await ws.close()
-    return ws
-
-
-def setup_routes(app: web.Application) -> None:
-    """Add the execute routes (and their v4 ``/kernel`` aliases) to ``app``."""
-    for prefix in ("/session", "/kernel"):
-        app.router.add_post(prefix + "/{session_name}", execute_rest)
-        app.router.add_get("/stream" + prefix + "/{session_name}/execute", execute_ws)

@@ -19,12 +19,13 @@ from typing import Any
 from aiohttp import web
 from graphql import GraphQLScalarType, build_schema, graphql
 
-from .context import CONTEXT, REQUEST_ACCESS_KEY, REQUEST_USER, User
+from .context import CONFIG, CONTEXT, REGISTRY, REQUEST_ACCESS_KEY, REQUEST_USER
+from .endpoint_state import User
 from .gqlschema import SCHEMA_SDL
-from .images import canonical_image, image_registry
+from .images import canonical_image, image_registry, resolve_image
 from .params import read_json_object
 from .problems import Problem
-from .registry import REGISTRY, Session
+from .registry import Registry, Session
 
 __all__ = ["SCHEMA", "setup_routes"]
 
@@ -123,7 +124,7 @@ def _status_info(status: str, info: str | None) -> str | None:
     return "scheduled" if status == "SCHEDULED" else ""
 
 
-def session_view(session: Session, users: dict[str, User], registry: Any) -> dict[str, Any]:
+def session_view(session: Session, users: dict[str, User], registry: Registry) -> dict[str, Any]:
     """The GraphQL ``ComputeSession`` of one session (JSONString fields hold objects; the scalar dumps)."""
     record, spec = session.record, session.record.spec
     user = users.get(record.owner)
@@ -299,7 +300,7 @@ def _image_views(images: dict[str, str]) -> list[dict[str, Any]]:
     return views
 
 
-def _agent_view(registry: Any) -> dict[str, Any]:
+def _agent_view(registry: Registry) -> dict[str, Any]:
     running = [s for s in registry.sessions.values() if s.record.status == "RUNNING"]
     return {
         "id": "local",
@@ -331,8 +332,6 @@ def _agent_view(registry: Any) -> dict[str, Any]:
 def _root(request: web.Request) -> dict[str, Any]:
     ctx = request.app[CONTEXT]
     registry = request.app[REGISTRY]
-    from .sessions import CONFIG  # sessions.py owns the config key
-
     config = request.app[CONFIG]
     me: User = request[REQUEST_USER]
     requester = request[REQUEST_ACCESS_KEY]
@@ -375,8 +374,6 @@ def _root(request: web.Request) -> dict[str, Any]:
         return _page(vfolder_items(**args), args)
 
     def image(_info: Any, **args: Any) -> dict[str, Any] | None:
-        from .createparams import resolve_image
-
         try:
             python = resolve_image(config.images, args["reference"])
         except Problem:

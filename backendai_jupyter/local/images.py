@@ -1,10 +1,21 @@
-"""Canonical image references: the full ``registry/project/name:tag`` a manager reports for an alias."""
+"""Image references: the interpreter serving one, and the ``registry/project/name:tag`` a manager reports."""
 
 from __future__ import annotations
 
+import fnmatch
 import sys
+from collections.abc import Mapping
 
-__all__ = ["DEFAULT_PROJECT", "DEFAULT_REGISTRY", "canonical_image", "default_tag", "image_registry"]
+from .problems import Problem
+
+__all__ = [
+    "DEFAULT_PROJECT",
+    "DEFAULT_REGISTRY",
+    "canonical_image",
+    "default_tag",
+    "image_registry",
+    "resolve_image",
+]
 
 #: where a reference without a registry is taken to live (the public Backend.AI registry, as on real clusters)
 DEFAULT_REGISTRY = "cr.backend.ai"
@@ -42,3 +53,11 @@ def canonical_image(reference: str) -> str:
 def image_registry(reference: str) -> str:
     """The registry part of the canonical form of ``reference`` (``cr.backend.ai``)."""
     return canonical_image(reference).partition("/")[0]
+
+
+def resolve_image(images: Mapping[str, str], image: str) -> str:
+    """The python executable of ``image`` (first matching pattern); 404 for an unknown image."""
+    for pattern, python in images.items():
+        if fnmatch.fnmatchcase(image, pattern):
+            return python
+    raise Problem.not_found("No such environment image.", msg=f"{image!r} is not served here; try 'python'.")

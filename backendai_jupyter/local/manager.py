@@ -8,10 +8,9 @@ from aiohttp import web
 
 from ..wire import MANAGER_VERSION_23_09, VERSION_23_09
 from .auth import anonymous
-from .context import CONTEXT
+from .context import CONTEXT, REGISTRY
 from .params import read_params, reject_unknown
 from .problems import Problem
-from .registry import REGISTRY
 from .state import check_login
 
 __all__ = ["setup_routes"]

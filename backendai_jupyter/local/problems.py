@@ -1,4 +1,7 @@
-"""problem+json errors of the local endpoint, in the 23.09 manager's types and statuses (protocol.md §8)."""
+"""problem+json errors of the local endpoint, in the 23.09 manager's types and statuses.
+
+See docs/protocol.md §8.
+"""
 
 from __future__ import annotations
 

@@ -7,14 +7,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..wire import SESSION_STATUSES
+from ..wire import DEAD_SESSION_STATUSES, SESSION_STATUSES
 
-__all__ = ["ACTIVE_STATUSES", "SETTLED_STATUSES", "SessionRecord", "SessionSpec", "now_iso"]
+__all__ = ["ACTIVE_STATUSES", "ENDED_STATUSES", "SETTLED_STATUSES", "SessionRecord", "SessionSpec", "now_iso"]
 
-#: statuses of a session that still holds (or waits for) a kernel
-ACTIVE_STATUSES = frozenset(SESSION_STATUSES) - {"TERMINATED", "CANCELLED"}
-#: statuses after which a create call stops waiting
-SETTLED_STATUSES = frozenset({"RUNNING", "ERROR", "CANCELLED", "TERMINATED"})
+#: Statuses of a session that still holds (or waits for) a kernel and answers to its name: every status but
+#: TERMINATED and CANCELLED. Unlike ``wire.ACTIVE_SESSION_STATUSES`` this keeps ERROR: here a session is ERROR
+#: only after a failed restart, and it stays findable so that it can be destroyed.
+ACTIVE_STATUSES = frozenset(SESSION_STATUSES) - (frozenset(DEAD_SESSION_STATUSES) - {"ERROR"})
+#: Statuses of a session that is over for good: TERMINATED and CANCELLED.
+ENDED_STATUSES = frozenset(SESSION_STATUSES) - ACTIVE_STATUSES
+#: Statuses after which a create call stops waiting: RUNNING, or dead (TERMINATED, CANCELLED, ERROR).
+#: RUNNING_DEGRADED is left out because the local endpoint never reports it.
+SETTLED_STATUSES = frozenset({"RUNNING"}) | frozenset(DEAD_SESSION_STATUSES)
 
 
 def now_iso() -> str:
@@ -24,7 +29,7 @@ def now_iso() -> str:
 
 @dataclass
 class SessionSpec:
-    """A validated create request (sessions.py builds it from the §4.1 body)."""
+    """A validated create request (createparams.py builds it from the docs/protocol.md §4.1 body)."""
 
     name: str
     image: str

@@ -17,24 +17,26 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
+from ..wire import READY_SESSION_STATUSES
 from .config import LocalConfig
-from .context import LocalContext
-from .events import Event, EventBus
+from .endpoint_state import LocalContext
+from .eventbus import Event, EventBus
 from .execute import Executor
 from .problems import Problem
-from .records import ACTIVE_STATUSES, SETTLED_STATUSES, SessionRecord, SessionSpec, now_iso
+from .records import ACTIVE_STATUSES, ENDED_STATUSES, SETTLED_STATUSES, SessionRecord, SessionSpec, now_iso
 from .runtime import KernelRuntime
 from .state import SESSIONS_FILE, read_json, write_private
 
-__all__ = ["ACTIVE_STATUSES", "REGISTRY", "Registry", "Session", "SessionRecord", "SessionSpec"]
+__all__ = ["Registry", "Session"]
 
 log = logging.getLogger(__name__)
 
 
 class Session:
-    """A record plus its live parts: the kernel runtime, the executor and the started event."""
+    """A record plus its live parts: the kernel runtime, the executor and the started event.
+
+    It is the ``runtarget.RunTarget`` of its executor.
+    """
 
     def __init__(self, record: SessionRecord, *, session_dir: Path, config: LocalConfig) -> None:
         self.record = record
@@ -60,6 +62,10 @@ class Session:
         """Restart the idle timer (execution start and finish, as the manager does)."""
         self.last_activity = time.monotonic()
 
+    def count_query(self) -> None:
+        """Count one query-mode run (``numQueriesExecuted``)."""
+        self.record.num_queries += 1
+
     async def wait_running(self, timeout: float) -> KernelRuntime:
         """The runtime once the session runs; 404 if it ended instead, 503 if it does not start in time."""
         try:
@@ -73,7 +79,7 @@ class Session:
                 f"(status {self.record.status}).",
             ) from None
         await self.not_restarting.wait()
-        if self.runtime is None or self.record.status not in ("RUNNING", "RUNNING_DEGRADED"):
+        if self.runtime is None or self.record.status not in READY_SESSION_STATUSES:
             raise Problem.not_found(
                 "No such session.", msg=f"Session {self.record.name} is {self.record.status}."
             )
@@ -197,7 +203,7 @@ class Registry:
         record.status, record.status_changed = status, now_iso()
         if info is not None:
             record.status_info = info
-        if status in ("TERMINATED", "CANCELLED"):
+        if status in ENDED_STATUSES:
             record.terminated_at = record.status_changed
         if status in SETTLED_STATUSES:
             session.settled.set()
@@ -303,7 +309,7 @@ class Registry:
 
     def _on_kernel_death(self, session: Session) -> None:
         # the kernel process ended by itself (exit(), crash, OOM): the session ends, as a container would
-        if session.record.status in ("RUNNING", "RUNNING_DEGRADED"):
+        if session.record.status in READY_SESSION_STATUSES:
             asyncio.get_running_loop().create_task(self.terminate(session, reason="self-terminated"))
 
     async def _run_batch(self, session: Session) -> None:
@@ -326,7 +332,7 @@ class Registry:
     ) -> dict[str, Any]:
         """End the session whatever its state; returns its last stats."""
         record = session.record
-        if record.status in ("TERMINATED", "CANCELLED"):
+        if record.status in ENDED_STATUSES:
             return {"status": record.status.lower()}
         if record.status == "PENDING" or (session.start_task is not None and session.runtime is None):
             if session.start_task is not None and not session.start_task.done():
@@ -366,7 +372,7 @@ class Registry:
 
     async def restart(self, session: Session) -> None:
         """Restart the kernel: state reset, scratch files kept."""
-        if session.record.status not in ("RUNNING", "RUNNING_DEGRADED"):
+        if session.record.status not in READY_SESSION_STATUSES:
             raise Problem(
                 400,
                 "invalid-api-params",
@@ -420,6 +426,3 @@ class Registry:
         await asyncio.gather(
             *(self.terminate(s, reason="server-shutdown") for s in live), return_exceptions=True
         )
-
-
-REGISTRY = web.AppKey("backendai_registry", Registry)

@@ -1,6 +1,6 @@
 """One ipykernel process per session, driven through jupyter_client, and the iopub -> console record mapping.
 
-Records are what the kernel runner sends the agent (runner.md §1.4): ``("stdout", text)``, ``("stderr",
+Records are what the kernel runner sends the agent (docs/runner.md §1.4): ``("stdout", text)``, ``("stderr",
 text)``, ``("media", [mime, data])``, ``("html", text)``, ``("waiting-input", {"is_password": bool})`` and
 ``("finished", {"exitCode": n})``. Deliberate differences from the 23.09 runner: ``text/html`` becomes an
 ``html`` record (the real runner's raw-HTML media record hangs the agent), and ``application/x-sorna-drawing``
@@ -33,7 +33,7 @@ RunSink = Callable[[Record], None]
 #: called on ``input_request``: (prompt, is_password) -> the text to send back
 InputHandler = Callable[[str, bool], "asyncio.Future[str]"]
 
-#: mimetypes a 23.09 runner forwards, by preference; everything else is dropped (runner.md §1.4)
+#: mimetypes a 23.09 runner forwards, by preference; everything else is dropped (docs/runner.md §1.4)
 DATA_URI_TYPES = ("image/png", "image/jpeg", "image/gif")
 KEPT_TYPES = ("text/plain", "text/html", "image/svg+xml", "application/x-sorna-drawing", *DATA_URI_TYPES)
 #: exit code of a run whose kernel died under it (what the manager synthesizes when the agent has nothing)
@@ -62,7 +62,7 @@ def records_from_display(data: Mapping[str, Any]) -> list[Record]:
 
 
 def records_from_iopub(msg: Mapping[str, Any]) -> list[Record]:
-    """Console records for one iopub message of a run (runner.md §1.4); status messages give none."""
+    """Console records for one iopub message of a run (docs/runner.md §1.4); status messages give none."""
     kind = msg["msg_type"]
     content = msg["content"]
     if kind == "stream":

@@ -10,19 +10,31 @@ from types import TracebackType
 
 from aiohttp import web
 
-from . import events, execute, gql, manager, session_files, sessions, storage, vfolders, webserver
-from .auth import AUTHENTICATOR, Authenticator, make_auth_middleware, on_response_prepare, problem_middleware
+from . import (
+    events,
+    execute_routes,
+    gql,
+    manager,
+    session_files,
+    sessions,
+    storage,
+    vfolder_routes,
+    webserver,
+)
+from .auth import make_auth_middleware, on_response_prepare, problem_middleware
 from .config import LocalConfig
-from .context import CONTEXT, LocalContext
-from .events import BUS, EventBus
-from .registry import REGISTRY, Registry
+from .context import AUTHENTICATOR, BUS, CONFIG, CONTEXT, REGISTRY
+from .endpoint_state import LocalContext
+from .eventbus import EventBus
+from .registry import Registry
+from .signing import Authenticator
 from .state import load_credentials
 
 __all__ = ["LocalEndpoint", "LocalEndpointThread", "create_app"]
 
 log = logging.getLogger(__name__)
 
-#: the manager keeps aiohttp's default body limit for what it reads whole (protocol.md §9)
+#: the manager keeps aiohttp's default body limit for what it reads whole (docs/protocol.md §9)
 CLIENT_MAX_SIZE = 1024**2
 SHUTDOWN_TIMEOUT = 2.0
 
@@ -34,7 +46,7 @@ def create_app(config: LocalConfig, ctx: LocalContext, registry: Registry, bus: 
         client_max_size=CLIENT_MAX_SIZE,
     )
     app[CONTEXT] = ctx
-    app[sessions.CONFIG] = config
+    app[CONFIG] = config
     app[BUS] = bus
     app[REGISTRY] = registry
     app[AUTHENTICATOR] = Authenticator(rate_limit=config.rate_limit)
@@ -43,10 +55,10 @@ def create_app(config: LocalConfig, ctx: LocalContext, registry: Registry, bus: 
     webserver.setup_routes(app)
     # order matters: fixed paths (/session/_/match, /kernel/create) before /session/{session_name}
     sessions.setup_routes(app)
-    execute.setup_routes(app)
+    execute_routes.setup_routes(app)
     events.setup_routes(app)
     gql.setup_routes(app)
-    vfolders.setup_routes(app)
+    vfolder_routes.setup_routes(app)
     session_files.setup_routes(app)
     webserver.mirror_func_routes(app)
     return app

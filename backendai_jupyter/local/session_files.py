@@ -1,12 +1,12 @@
 """Small-file transfer with a session's scratch folder: ``/session/{id}/files``, upload, download(_single).
 
-The formats and limits are the 23.09 manager's (protocol.md §4.2); the v4 ``/kernel/{id}/...`` paths are the
-same handlers. Paths are relative to the scratch folder, which the session sees as ``/home/work`` (absolute
-paths below ``/home/work`` are accepted too, as on the agent); they may pass through the mount links of the
-caller's vfolders but lead nowhere else. Where the real server fails badly, this one answers sanely: a missing
-file is 404 ``object-not-found``, too many or too large files are 400 with the limit named, and a path that
-leaves the folders is 400. Part filenames are percent-decoded first (aiohttp clients, the official SDK among
-them, send ``sub%2Fa.txt`` for ``sub/a.txt``; a real server would keep the ``%2F``).
+The formats and limits are the 23.09 manager's (docs/protocol.md §4.2); the v4 ``/kernel/{id}/...`` paths are
+the same handlers. Paths are relative to the scratch folder, which the session sees as ``/home/work``
+(absolute paths below ``/home/work`` are accepted too, as on the agent); they may pass through the mount links
+of the caller's vfolders but lead nowhere else. Where the real server fails badly, this one answers sanely: a
+missing file is 404 ``object-not-found``, too many or too large files are 400 with the limit named, and a path
+that leaves the folders is 400. Part filenames are percent-decoded first (aiohttp clients, the official SDK
+among them, send ``sub%2Fa.txt`` for ``sub/a.txt``; a real server would keep the ``%2F``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from typing import Any, Final
 import multidict
 from aiohttp import BodyPartReader, MultipartWriter, web
 
-from .context import CONTEXT, REQUEST_ACCESS_KEY, LocalContext
-from .params import read_json_object, read_params, reject_unknown
+from .context import CONTEXT, REQUEST_ACCESS_KEY
+from .endpoint_state import LocalContext
+from .params import field, invalid_field, read_json_object, read_params, reject_unknown
 from .paths import check_relpath, resolve_in, unquote_filename
 from .problems import Problem
 
@@ -175,7 +176,7 @@ async def _download_params(request: web.Request) -> list[str]:
     if isinstance(files, str):
         files = [files]
     if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
-        raise Problem.invalid_params("Input validation error", {"files": "give a non-empty list of paths"})
+        raise invalid_field("files", "give a non-empty list of paths")
     if len(files) > MAX_DOWNLOAD_FILES:
         raise Problem.invalid_params(
             "Too many files", {"files": f"at most {MAX_DOWNLOAD_FILES} paths per request; send several"}
@@ -217,19 +218,18 @@ async def _download(request: web.Request) -> web.Response:
 async def _download_single(request: web.Request) -> web.Response:
     params = await read_params(request)
     reject_unknown(params, {"file"})
-    if "file" not in params:
-        raise Problem.invalid_params("Input validation error", {"file": "is required"})
-    path, relpath = _locate(request, params["file"], what="file")
+    requested = field(params, "file")
+    path, relpath = _locate(request, requested, what="file")
     if not path.exists():
         raise _missing(relpath)
     if path.is_dir():
-        raise Problem.invalid_params(f"{params['file']!r} is a directory: download_single sends one file.")
+        raise Problem.invalid_params(f"{requested!r} is a directory: download_single sends one file.")
     if not path.is_file():  # reading a FIFO or device could block forever
-        raise Problem.invalid_params(f"{params['file']!r} is not a regular file.")
+        raise Problem.invalid_params(f"{requested!r} is not a regular file.")
     size = path.stat().st_size
     if size > MAX_FILE_SIZE:
         raise Problem.invalid_params(
-            "Too large file", {"file": params["file"], "size": size, "limit": MAX_FILE_SIZE}
+            "Too large file", {"file": requested, "size": size, "limit": MAX_FILE_SIZE}
         )
     body = await asyncio.to_thread(path.read_bytes)
     return web.Response(body=body, content_type="application/octet-stream")

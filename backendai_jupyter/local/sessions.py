@@ -11,17 +11,15 @@ from typing import Any
 from aiohttp import web
 
 from ..wire import SESSION_NAME_PATTERN
-from .config import LocalConfig
-from .context import CONTEXT, REQUEST_ACCESS_KEY
+from .context import CONFIG, CONTEXT, REGISTRY, REQUEST_ACCESS_KEY
 from .createparams import parse_create
 from .images import canonical_image, image_registry
 from .params import read_json_object, read_params, reject_unknown, to_bool
 from .problems import Problem
-from .registry import REGISTRY, Registry, Session
+from .registry import Registry, Session
+from .signing import version_header
 
-__all__ = ["CONFIG", "setup_routes"]
-
-CONFIG = web.AppKey("backendai_local_config", LocalConfig)
+__all__ = ["setup_routes"]
 
 
 def _registry(request: web.Request) -> Registry:
@@ -45,13 +43,13 @@ def _is_v4(request: web.Request) -> bool:
 
 
 def _uses_legacy_config(request: web.Request) -> bool:
-    version = request.headers.get("X-BackendAI-Version") or request.headers.get("X-Sorna-Version") or ""
+    version = version_header(request) or ""
     match = re.match(r"^v(\d+)\.", version)
     return match is not None and int(match.group(1)) < 6
 
 
 async def create(request: web.Request) -> web.Response:
-    """``POST /session``: get-or-create (protocol.md §4.1)."""
+    """``POST /session``: get-or-create (docs/protocol.md §4.1)."""
     registry = _registry(request)
     params = await read_params(request)
     if _uses_legacy_config(request) and isinstance(params.get("config"), dict):
@@ -92,14 +90,15 @@ def _created_body(request: web.Request, session: Session, *, created: bool) -> d
     if _is_v4(request):
         return {"kernelId": record.name, "status": record.status, "servicePorts": [], "created": created}
     body: dict[str, Any] = {"sessionId": record.id, "sessionName": record.name, "status": record.status}
-    # a reused session answers with the raw snake_case rows, a new one with servicePorts (protocol.md §4.1)
+    # a reused session answers with the raw snake_case rows, a new one with servicePorts
+    # (docs/protocol.md §4.1)
     body["servicePorts" if created else "service_ports"] = []
     body["created"] = created
     return body
 
 
 def _slots(values: dict[str, str]) -> str:
-    # the manager sends these as Python str() of a ResourceSlot, not JSON (protocol.md §4.2)
+    # the manager sends these as Python str() of a ResourceSlot, not JSON (docs/protocol.md §4.2)
     return str({k: Decimal(v) if v.replace(".", "", 1).isdigit() else v for k, v in values.items()})
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .context import User
+from .endpoint_state import User
 
 __all__ = ["Credentials", "hash_password", "load_credentials", "verify_password", "write_private"]
 

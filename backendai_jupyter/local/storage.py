@@ -1,7 +1,7 @@
 """The storage-proxy emulation: tus upload and ranged download of vfolder files, authorised by token only.
 
 It is served without Backend.AI auth, on its own base URL (``ctx.storage_url``), as the real storage proxy's
-client API is (protocol.md §7.1-7.2). Everything is streamed: memory use does not grow with the file size.
+client API is (docs/protocol.md §7.1-7.2). Everything is streamed: memory use does not grow with file size.
 
 Decisions where the real proxy is silent or careless:
 
@@ -33,8 +33,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from .. import __version__
-from .context import CONTEXT, LocalContext
-from .params import to_bool
+from .context import CONTEXT, UPLOAD_LOCKS
+from .endpoint_state import LocalContext
+from .params import parse_bool
 from .paths import check_relpath, is_within, resolve_in
 from .problems import Problem, problem_response
 from .tokens import (
@@ -45,26 +46,20 @@ from .tokens import (
     read_token,
     storage_problem,
 )
+from .vfolder_store import UPLOAD_DIRNAME, vfolder_dir
 
 __all__ = [
     "TUS_MAX_SIZE",
-    "UPLOAD_DIRNAME",
-    "VFOLDERS_DIRNAME",
     "content_disposition",
     "create_app",
     "file_response",
     "prepare_download",
     "prepare_upload",
-    "vfolder_dir",
     "zip_response",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Folder of ``<data_dir>`` that holds one folder per vfolder, named by its id (hex).
-VFOLDERS_DIRNAME: Final = "vfolders"
-#: Folder inside a vfolder where unfinished uploads live, one temp file per upload session.
-UPLOAD_DIRNAME: Final = ".upload"
 #: What ``OPTIONS /upload`` advertises (the proxy's ``max-upload-size`` default, 100 GiB).
 TUS_MAX_SIZE: Final = 100 * 2**30
 
@@ -80,12 +75,6 @@ _TUS_CORS: Final = {
 }
 # disk writes of uploads run here; its futures can be waited for even while the handler is being cancelled
 _WRITER: Final = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="bai-storage-write")
-_LOCKS: Final = web.AppKey("backendai_storage_upload_locks", weakref.WeakValueDictionary[str, asyncio.Lock])
-
-
-def vfolder_dir(ctx: LocalContext, vfid: str) -> Path:
-    """Where the files of vfolder ``vfid`` live."""
-    return ctx.data_dir / VFOLDERS_DIRNAME / vfid
 
 
 def _upload_temp(root: Path, session: str) -> Path:
@@ -112,7 +101,7 @@ async def prepare_upload(ctx: LocalContext, *, vfid: str, relpath: str, size: in
     """Open an upload session for ``size`` bytes to ``relpath`` of vfolder ``vfid``; return its token."""
     if size < 0:
         raise Problem.invalid_params(f"Invalid size {size}: the size of a file cannot be negative.")
-    root = vfolder_dir(ctx, vfid)
+    root = vfolder_dir(ctx.data_dir, vfid)
     target = resolve_in(root, relpath)
     if target == root or target.is_dir():
         raise Problem.invalid_params(f"Invalid path {relpath!r}: it is a directory; name the file to upload.")
@@ -137,7 +126,7 @@ async def prepare_upload(ctx: LocalContext, *, vfid: str, relpath: str, size: in
 
 def prepare_download(ctx: LocalContext, *, vfid: str, relpath: str, archive: bool) -> str:
     """A download token for ``relpath`` of vfolder ``vfid`` (existence is checked when it is used)."""
-    resolve_in(vfolder_dir(ctx, vfid), relpath)
+    resolve_in(vfolder_dir(ctx.data_dir, vfid), relpath)
     return issue_download_token(
         ensure_token_secret(ctx), vfid=vfid, relpath=str(check_relpath(relpath)), archive=archive
     )
@@ -292,9 +281,9 @@ def _query(request: web.Request, allowed: frozenset[str]) -> dict[str, str]:
 
 def _flag(params: dict[str, str], key: str) -> bool:
     try:
-        return to_bool(params.get(key, False))
-    except Problem as exc:
-        raise _in_storage(exc) from exc
+        return parse_bool(params.get(key, False))
+    except ValueError as exc:
+        raise _in_storage(Problem.invalid_params(str(exc))) from None
 
 
 def _token(
@@ -302,7 +291,7 @@ def _token(
 ) -> tuple[StorageToken, Path]:
     ctx = request.config_dict[CONTEXT]
     token = read_token(ensure_token_secret(ctx), params["token"], op=op)
-    return token, vfolder_dir(ctx, token.vfid)
+    return token, vfolder_dir(ctx.data_dir, token.vfid)
 
 
 def _locate(root: Path, dst_dir: str | None, relpath: str) -> Path:
@@ -386,7 +375,7 @@ async def _tus_patch(request: web.Request) -> web.Response:
     token, root = _token(request, params, op="upload")
     target = _locate(root, params.get("dst_dir"), token.relpath)
     temp = _upload_temp(root, token.session)
-    locks = request.app[_LOCKS]
+    locks = request.app[UPLOAD_LOCKS]
     if (lock := locks.get(token.session)) is None:
         lock = locks[token.session] = asyncio.Lock()
     async with lock:
@@ -462,7 +451,7 @@ def create_app(ctx: LocalContext) -> web.Application:
     ensure_token_secret(ctx)
     app = web.Application(middlewares=[_problems])
     app[CONTEXT] = ctx
-    app[_LOCKS] = weakref.WeakValueDictionary()
+    app[UPLOAD_LOCKS] = weakref.WeakValueDictionary()
     app.router.add_get("/", _status)
     upload = app.router.add_resource("/upload")
     upload.add_route("OPTIONS", _tus_options)

@@ -13,7 +13,7 @@ from typing import Any, Final, Literal
 
 import jwt
 
-from .context import LocalContext
+from .endpoint_state import LocalContext
 from .problems import Problem
 
 __all__ = [

@@ -20,8 +20,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiohttp.typedefs import Handler
 
-from backendai_jupyter.local import session_files, storage, vfolders
-from backendai_jupyter.local.context import CONTEXT, REQUEST_ACCESS_KEY, REQUEST_USER, LocalContext, User
+from backendai_jupyter.local import session_files, storage, vfolder_routes
+from backendai_jupyter.local.context import CONTEXT, REQUEST_ACCESS_KEY, REQUEST_USER
+from backendai_jupyter.local.endpoint_state import LocalContext, User
 from backendai_jupyter.local.problems import Problem, problem_response
 
 AK = "AKIATESTSTORAGE00001"
@@ -128,7 +129,7 @@ async def running_stack(tmp_path: Path) -> AsyncIterator[Stack]:
     ctx.sessions = fake_sessions
     app = web.Application(middlewares=[fake_auth])
     app[CONTEXT] = ctx
-    vfolders.setup_routes(app)
+    vfolder_routes.setup_routes(app)
     session_files.setup_routes(app)
     manager = TestServer(app, host="127.0.0.1")
     proxy = TestServer(storage.create_app(ctx), host="127.0.0.1")

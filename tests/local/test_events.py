@@ -14,8 +14,8 @@ from manager_helpers import Api
 from wire_samples import EVENT_DATA_KEYS, LIFECYCLE_EVENTS
 
 from backendai_jupyter.local.config import LocalConfig
-from backendai_jupyter.local.context import User
-from backendai_jupyter.local.events import Event
+from backendai_jupyter.local.endpoint_state import User
+from backendai_jupyter.local.eventbus import Event
 from backendai_jupyter.local.server import LocalEndpoint, LocalEndpointThread
 
 

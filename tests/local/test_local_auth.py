@@ -10,8 +10,9 @@ import pytest
 from aiohttp import web
 from manager_helpers import Api, make_endpoint, sign
 
-from backendai_jupyter.local.auth import Authenticator, problem_middleware, sign_string
+from backendai_jupyter.local.auth import problem_middleware
 from backendai_jupyter.local.problems import Problem
+from backendai_jupyter.local.signing import Authenticator, sign_string
 
 
 def test_signature_matches_the_protocol_test_vector() -> None:

@@ -16,7 +16,7 @@ try:
 except ImportError:  # tests/local is not a package: pytest put this folder on sys.path
     from storage_conftest import AK, OTHER_AK, Stack, problem_type, running_stack  # type: ignore[no-redef]
 
-from backendai_jupyter.local.vfolders import HOST, VFolderStore
+from backendai_jupyter.local.vfolder_store import HOST, VFolderStore
 
 
 @pytest.fixture
