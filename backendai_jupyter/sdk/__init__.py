@@ -1,67 +1,76 @@
-"""The bundled Backend.AI SDK core: ``AsyncClient``, its sync facade ``Client``, config and errors."""
+"""The bundled Backend.AI SDK core: ``AsyncClient``, its sync facade ``Client``, config and errors.
+
+Names load on first use (PEP 562), so that ``from backendai_jupyter.sdk import NotFoundError`` or the
+config costs no aiohttp import: a notebook or CLI that only touches settings or errors starts fast.
+"""
 
 from __future__ import annotations
 
-from .client import UNSET, AsyncClient, RateLimit, Response
-from .compat import AsyncSession, ComputeSession, Kernel, Request, Session, VFolder
-from .config import DEFAULTS, APIConfig, get_config, get_env, set_config
-from .errors import (
-    AuthenticationError,
-    BackendAPIError,
-    BackendClientError,
-    BackendConnectionError,
-    BackendError,
-    BackendTimeoutError,
-    BadRequestError,
-    ConfigError,
-    ConflictError,
-    InvalidAuthParamsError,
-    InvalidParametersError,
-    NotFoundError,
-    OTPRequiredError,
-    PermissionDeniedError,
-    QuotaExceededError,
-    RateLimitError,
-    ServerError,
-    TooManySessionsMatchedError,
-)
-from .resources import (
-    Auth,
-    Events,
-    Execution,
-    ExecutionStream,
-    Images,
-    Manager,
-    SessionEventStream,
-    Sessions,
-    SyncAuth,
-    SyncEvents,
-    SyncImages,
-    SyncManager,
-    SyncSessions,
-    SyncVFolders,
-    VFolders,
-)
-from .retry import RetryPolicy
-from .sse import SSEEvent
-from .sync import Client, LoopThread, SyncResource, loop_thread, sync_iter_method, sync_method
-from .types import (
-    Announcement,
-    ConsoleItem,
-    CreatedSession,
-    ExecutionResult,
-    FileEntry,
-    ImageInfo,
-    KeypairInfo,
-    Page,
-    SessionEvent,
-    SessionInfo,
-    SessionListItem,
-    TransferProgress,
-    VFolderFile,
-    VFolderHosts,
-    VFolderInfo,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import AsyncClient
+    from .compat import AsyncSession, ComputeSession, Kernel, Request, Session, VFolder
+    from .config import DEFAULTS, APIConfig, get_config, get_env, set_config
+    from .errors import (
+        AuthenticationError,
+        BackendAPIError,
+        BackendClientError,
+        BackendConnectionError,
+        BackendError,
+        BackendTimeoutError,
+        BadRequestError,
+        ConfigError,
+        ConflictError,
+        InvalidAuthParamsError,
+        InvalidParametersError,
+        NotFoundError,
+        OTPRequiredError,
+        PermissionDeniedError,
+        QuotaExceededError,
+        RateLimitError,
+        ServerError,
+        TooManySessionsMatchedError,
+    )
+    from .resources import (
+        Auth,
+        Events,
+        Execution,
+        ExecutionStream,
+        Images,
+        Manager,
+        SessionEventStream,
+        Sessions,
+        SyncAuth,
+        SyncEvents,
+        SyncImages,
+        SyncManager,
+        SyncSessions,
+        SyncVFolders,
+        VFolders,
+    )
+    from .response import UNSET, RateLimit, Response
+    from .retry import RetryPolicy
+    from .sse import SSEEvent
+    from .sync import Client, LoopThread, SyncResource, loop_thread, sync_iter_method, sync_method
+    from .types import (
+        Announcement,
+        ConsoleItem,
+        CreatedSession,
+        ExecutionResult,
+        FileEntry,
+        ImageInfo,
+        KeypairInfo,
+        Page,
+        SessionEvent,
+        SessionInfo,
+        SessionListItem,
+        TransferProgress,
+        VFolderFile,
+        VFolderHosts,
+        VFolderInfo,
+    )
 
 __all__ = [
     "DEFAULTS",
@@ -136,3 +145,106 @@ __all__ = [
     "sync_iter_method",
     "sync_method",
 ]
+
+#: Submodule -> the public names it provides.
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "client": ("AsyncClient",),
+    "response": (
+        "UNSET",
+        "RateLimit",
+        "Response",
+    ),
+    "compat": (
+        "AsyncSession",
+        "ComputeSession",
+        "Kernel",
+        "Request",
+        "Session",
+        "VFolder",
+    ),
+    "config": (
+        "DEFAULTS",
+        "APIConfig",
+        "get_config",
+        "get_env",
+        "set_config",
+    ),
+    "errors": (
+        "AuthenticationError",
+        "BackendAPIError",
+        "BackendClientError",
+        "BackendConnectionError",
+        "BackendError",
+        "BackendTimeoutError",
+        "BadRequestError",
+        "ConfigError",
+        "ConflictError",
+        "InvalidAuthParamsError",
+        "InvalidParametersError",
+        "NotFoundError",
+        "OTPRequiredError",
+        "PermissionDeniedError",
+        "QuotaExceededError",
+        "RateLimitError",
+        "ServerError",
+        "TooManySessionsMatchedError",
+    ),
+    "resources": (
+        "Auth",
+        "Events",
+        "Execution",
+        "ExecutionStream",
+        "Images",
+        "Manager",
+        "SessionEventStream",
+        "Sessions",
+        "SyncAuth",
+        "SyncEvents",
+        "SyncImages",
+        "SyncManager",
+        "SyncSessions",
+        "SyncVFolders",
+        "VFolders",
+    ),
+    "retry": ("RetryPolicy",),
+    "sse": ("SSEEvent",),
+    "sync": (
+        "Client",
+        "LoopThread",
+        "SyncResource",
+        "loop_thread",
+        "sync_iter_method",
+        "sync_method",
+    ),
+    "types": (
+        "Announcement",
+        "ConsoleItem",
+        "CreatedSession",
+        "ExecutionResult",
+        "FileEntry",
+        "ImageInfo",
+        "KeypairInfo",
+        "Page",
+        "SessionEvent",
+        "SessionInfo",
+        "SessionListItem",
+        "TransferProgress",
+        "VFolderFile",
+        "VFolderHosts",
+        "VFolderInfo",
+    ),
+}
+_WHERE = {name: module for module, names in _SOURCES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -27,10 +27,16 @@ __all__ = [
     "ENV_PREFIXES",
     "IDEMPOTENT_METHODS",
     "MAX_RETRY_AFTER",
-    "MAX_WS_MESSAGE_SIZE",
     "NEGOTIATE_READ_TIMEOUT",
     "OLDEST_WARN_VERSION",
+    "POLL_FACTOR",
+    "POLL_FIRST_DELAY",
+    "POLL_MAX_DELAY",
     "RETRY_STATUSES",
+    "TRANSFER_FIRST_BACKOFF",
+    "TRANSFER_MAX_BACKOFF",
+    "TRANSIENT_SERVER_STATUSES",
+    "UPLOAD_FIRST_BACKOFF",
 ]
 
 DEFAULT_ENDPOINT: Final = "https://api.cloud.backend.ai"
@@ -59,13 +65,26 @@ DEFAULT_MAX_RETRY_DELAY: Final = 8.0
 DEFAULT_RETRY_JITTER: Final = 0.25
 #: A Retry-After longer than this is not honoured (we fall back to our own backoff).
 MAX_RETRY_AFTER: Final = 60.0
-RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
+#: Replies of a gateway or an overloaded server: the same request may well succeed a moment later.
+TRANSIENT_SERVER_STATUSES: Final = frozenset({502, 503, 504})
+RETRY_STATUSES: Final = frozenset({429}) | TRANSIENT_SERVER_STATUSES
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 DEFAULT_POOL_SIZE: Final = 100
 DEFAULT_WS_HEARTBEAT: Final = 30.0
-#: The manager's ``max-wsmsg-size`` (protocol.md §5.2).
-MAX_WS_MESSAGE_SIZE: Final = 16 * 1024 * 1024
+# The WebSocket message limit is a protocol fact: wire.MAX_WS_MESSAGE_SIZE (docs/protocol.md §5.2).
+
+#: Seconds before the first resume of a download, doubling per further failure up to the maximum.
+TRANSFER_FIRST_BACKOFF: Final = 0.02
+#: Uploads pause longer first: the proxy must finish appending a broken PATCH before HEAD is stable.
+UPLOAD_FIRST_BACKOFF: Final = 0.2
+TRANSFER_MAX_BACKOFF: Final = 5.0
+
+#: Status polling (``poll_delays``): first pause, growth per poll, longest pause, in seconds.
+POLL_FIRST_DELAY: Final = 0.1
+POLL_FACTOR: Final = 1.5
+POLL_MAX_DELAY: Final = 1.0
+
 #: SSE reconnection delay when the server sends none, in milliseconds (SSE spec units).
 DEFAULT_SSE_RETRY_MS: Final = 5000
 

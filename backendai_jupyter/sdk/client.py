@@ -1,11 +1,14 @@
-"""``AsyncClient``: signed requests, version negotiation, failover, retries, timeouts, TLS, session mode."""
+"""``AsyncClient``: the I/O half of the SDK core (session, negotiation, failover, retries, timeouts, TLS).
+
+What a request looks like is built by ``_request``; what a failure means is decided by ``_errormap``;
+which endpoint comes next, by ``_failover``; whether to try again, by ``retry``. This module wires them
+to one aiohttp session.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
-import json as jsonlib
 import logging
 import random
 import ssl
@@ -15,32 +18,25 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
-import multidict
 from yarl import URL
 
-from ..wire import PROBLEM_PREFIX
-from ._constants import (
-    DEFAULT_WS_HEARTBEAT,
-    MAX_WS_MESSAGE_SIZE,
-    NEGOTIATE_READ_TIMEOUT,
-    OLDEST_WARN_VERSION,
-)
-from .auth import format_date, sign_request
+from ..wire import MAX_WS_MESSAGE_SIZE
+from ._constants import DEFAULT_WS_HEARTBEAT, NEGOTIATE_READ_TIMEOUT, OLDEST_WARN_VERSION
+from ._errormap import describe_call, error_from_reply, map_transport_error
+from ._failover import EndpointWalk
+from ._request import Body, Params, PreparedBody, build_headers, build_url, clean_params, prepare_body
+from .auth import format_date
 from .config import APIConfig, get_config
 from .errors import (
-    AuthenticationError,
-    BackendAPIError,
     BackendClientError,
     BackendConnectionError,
     BackendError,
-    BackendTimeoutError,
     ConfigError,
-    OTPRequiredError,
-    error_from_response,
 )
+from .response import UNSET, RateLimit, Response
 from .retry import is_idempotent
 from .versioning import Version, format_version, parse_version
 
@@ -54,119 +50,23 @@ if TYPE_CHECKING:
     from .resources.sessions import Sessions
     from .resources.vfolders import VFolders
 
-__all__ = ["UNSET", "AsyncClient", "RateLimit", "Response", "TimeoutArg"]
+__all__ = ["UNSET", "AsyncClient", "Body", "OTPPrompt", "RateLimit", "Response", "TimeoutArg"]
 
 log = logging.getLogger(__name__)
 
 TimeoutArg = float | tuple[float, float]
-Body = bytes | aiohttp.FormData | AsyncIterable[bytes]
+#: Asked for a one-time password when a session-mode login needs one (may be async).
 OTPPrompt = Callable[[], str | Awaitable[str]]
-
-
-class _Unset:
-    """The type of ``UNSET``: "no JSON body" (``json=None`` sends ``null``)."""
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Final = _Unset()
-
-
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """The ``X-RateLimit-*`` headers of a reply (None when absent, e.g. on errors)."""
-
-    limit: int | None
-    remaining: int | None
-    window: int | None
-
-    @classmethod
-    def from_headers(cls, headers: Mapping[str, str]) -> RateLimit:
-        """Read the three headers."""
-        return cls(
-            limit=_int_header(headers, "X-RateLimit-Limit"),
-            remaining=_int_header(headers, "X-RateLimit-Remaining"),
-            window=_int_header(headers, "X-RateLimit-Window"),
-        )
-
-
-@dataclass(frozen=True)
-class Response:
-    """A fully read reply with status < 400."""
-
-    status: int
-    reason: str
-    headers: multidict.CIMultiDictProxy[str]
-    body: bytes
-    url: URL
-
-    def json(self) -> Any:
-        """The body parsed as JSON; BackendClientError if it is not JSON."""
-        try:
-            return jsonlib.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            snippet = self.body[:80].decode("utf-8", errors="replace")
-            raise BackendClientError(
-                f"expected JSON from {self.url.path} (status {self.status}) but got {snippet!r}"
-            ) from exc
-
-    def text(self) -> str:
-        """The body decoded as UTF-8."""
-        return self.body.decode("utf-8", errors="replace")
-
-    @property
-    def rate_limit(self) -> RateLimit:
-        """The rate-limit window state the server reported."""
-        return RateLimit.from_headers(self.headers)
-
-
-@dataclass
-class _Body:
-    payload: Any
-    content_type: str | None  # the header sent; None = none
-    replayable: bool
 
 
 @dataclass
 class _Failure(Exception):
     """A send that failed without a reply; ``sent`` says whether the server may have seen the request."""
 
-    error: BackendClientError
+    error: BackendError
     cause: BaseException
     sent: bool
     retryable: bool = True
-
-
-def _clean_params(params: Mapping[str, str | int | bool | None] | None) -> list[tuple[str, str]]:
-    if not params:
-        return []
-    cleaned: list[tuple[str, str]] = []
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            cleaned.append((key, "true" if value else "false"))
-        else:
-            cleaned.append((key, str(value)))
-    return cleaned
-
-
-def _host_header(url: URL) -> str:
-    # Sign and send the authority exactly as configured (protocol.md §2.1: URL.raw_authority).
-    return url.raw_authority.rpartition("@")[2]
-
-
-def _describe(seconds: float) -> str:
-    return "no limit" if not seconds else f"{seconds:g} s"
 
 
 class AsyncClient:
@@ -247,6 +147,11 @@ class AsyncClient:
         return self._manager_version
 
     @property
+    def otp_prompt(self) -> OTPPrompt | None:
+        """Asked for a one-time password by ``auth.login`` (None: raise OTPRequiredError instead)."""
+        return self._otp_prompt
+
+    @property
     def endpoint(self) -> URL:
         """The endpoint currently in use (the last one that answered)."""
         return self.config.endpoints[self._endpoint_index]
@@ -325,6 +230,11 @@ class AsyncClient:
         self._session_loop = loop
         return self._session
 
+    def clear_cookies(self) -> None:
+        """Forget every cookie, the web server's login session included (``auth.logout``)."""
+        if self._session is not None:
+            self._session.cookie_jar.clear()
+
     def _ssl(self) -> ssl.SSLContext | bool:
         conf = self.config
         if conf.ca_bundle is None and conf.client_cert is None and not conf.skip_sslcert_validation:
@@ -357,99 +267,41 @@ class AsyncClient:
         connect, read = pair
         return aiohttp.ClientTimeout(total=None, sock_connect=connect or None, sock_read=read or None)
 
-    def _url(self, endpoint: URL, path: str, params: Mapping[str, str | int | bool | None] | None) -> URL:
-        # A leading "/" keeps yarl from reading "a:b" as a scheme; yarl quotes what needs it and keeps %XX.
-        rel = URL("/" + path.lstrip("/"))
-        rel_path = rel.raw_path.lstrip("/")
-        if self.config.endpoint_type == "session" and not rel_path.startswith("server"):
-            rel_path = "func/" + rel_path
-        url = endpoint.with_path(endpoint.raw_path.rstrip("/") + "/" + rel_path, encoded=True)
-        if rel.raw_query_string:
-            url = url.with_query(rel.raw_query_string)
-        extra = _clean_params(params)
-        return url.extend_query(extra) if extra else url
-
-    def _prepare_body(
-        self, json: Any, data: Body | None, headers: Mapping[str, str] | None, *, bodyless_type: str | None
-    ) -> _Body:
-        given = {k.lower(): v for k, v in (headers or {}).items()}.get("content-type")
-        if not isinstance(json, _Unset):
-            if data is not None:
-                raise TypeError("request() takes json= or data=, not both")
-            return _Body(jsonlib.dumps(json).encode(), given or "application/json", True)
-        if data is None:
-            return _Body(None, given or bodyless_type, True)
-        if isinstance(data, (bytes, bytearray, memoryview)):
-            return _Body(bytes(data), given or "application/octet-stream", True)
-        if isinstance(data, aiohttp.FormData):
-            payload = data()
-            return _Body(payload, payload.content_type, False)
-        return _Body(data, given or "application/octet-stream", False)
-
-    def _headers(
+    def _signed_target(
         self,
         method: str,
-        url: URL,
+        endpoint: URL,
+        path: str,
+        params: Params | None,
         *,
         date: str,
         content_type: str | None,
-        extra: Mapping[str, str] | None,
-        anonymous: bool,
-        probe: bool,
-    ) -> dict[str, str]:
-        conf = self.config
-        headers: dict[str, str] = {"User-Agent": conf.user_agent, "X-BackendAI-Domain": conf.domain}
-        for key, value in (extra or {}).items():
-            if key.lower() != "content-type":
-                headers[key] = value
-        host = _host_header(url)
-        headers["Host"] = host
-        headers["Date"] = date
-        if content_type is not None:
-            headers["Content-Type"] = content_type
-        if probe:
-            return headers
-        headers["X-BackendAI-Version"] = self._version
-        if anonymous or conf.endpoint_type == "session" or conf.access_key == "":
-            return headers
-        if not conf.secret_key:
-            raise ConfigError(
-                "an access key is configured but no secret key; set BACKEND_SECRET_KEY "
-                "(or APIConfig(secret_key=...))"
-            )
-        headers.update(
-            sign_request(
-                method=method,
-                path_with_query=url.raw_path_qs,
-                date_header=date,
-                host=host,
-                content_type=content_type,
-                api_version=self._version,
-                access_key=conf.access_key,
-                secret_key=conf.secret_key,
-                hash_type=conf.hash_type,
-            )
+        extra: Mapping[str, str] | None = None,
+        anonymous: bool = False,
+        probe: bool = False,
+    ) -> tuple[URL, dict[str, str]]:
+        """The URL and headers of one request to ``endpoint`` (re-signed per endpoint: the Host differs)."""
+        url = build_url(endpoint, path, params, session_mode=self.config.endpoint_type == "session")
+        headers = build_headers(
+            self.config,
+            method,
+            url,
+            api_version=self._version,
+            date=date,
+            content_type=content_type,
+            extra=extra,
+            anonymous=anonymous,
+            probe=probe,
         )
-        return headers
-
-    def _timeout_error(
-        self, method: str, path: str, pair: tuple[float, float], exc: BaseException
-    ) -> BackendTimeoutError:
-        what = "connecting" if isinstance(exc, aiohttp.ConnectionTimeoutError) else "waiting for the server"
-        limit = pair[0] if isinstance(exc, aiohttp.ConnectionTimeoutError) else pair[1]
-        return BackendTimeoutError(
-            f"{method} /{path.lstrip('/')} timed out after {_describe(limit)} {what}; raise the limit with "
-            "timeout=(connect, read) on the call, APIConfig(connection_timeout=..., read_timeout=...) or "
-            "BACKEND_CONNECTION_TIMEOUT / BACKEND_READ_TIMEOUT (0 = no limit)"
-        )
+        return url, headers
 
     async def _send_once(
         self,
         method: str,
         path: str,
         *,
-        params: Mapping[str, str | int | bool | None] | None,
-        body: _Body,
+        params: Params | None,
+        body: PreparedBody,
         headers: Mapping[str, str] | None,
         idempotent: bool,
         timeout: tuple[float, float],
@@ -458,17 +310,14 @@ class AsyncClient:
     ) -> aiohttp.ClientResponse:
         """One attempt: try each endpoint from the current one, moving on when a connection fails."""
         session = await self._get_session()
-        endpoints = self.config.endpoints
         date = format_date(self._now())  # the same Date for every endpoint, re-signed per host
-        tried: list[str] = []
-        sent = False
-        last: BaseException | None = None
-        for offset in range(len(endpoints)):
-            index = (self._endpoint_index + offset) % len(endpoints)
-            url = self._url(endpoints[index], path, params)
-            hdrs = self._headers(
+        walk = EndpointWalk(self.config.endpoints, self._endpoint_index, idempotent=idempotent)
+        for index, endpoint in walk:
+            url, hdrs = self._signed_target(
                 method,
-                url,
+                endpoint,
+                path,
+                params,
                 date=date,
                 content_type=body.content_type,
                 extra=headers,
@@ -484,54 +333,26 @@ class AsyncClient:
                     allow_redirects=False,
                     timeout=self._client_timeout(timeout),
                 )
-            except aiohttp.ClientSSLError as exc:
-                raise _Failure(
-                    BackendConnectionError(
-                        f"TLS failed for {endpoints[index]}: {exc}; set BACKEND_CA_BUNDLE to your CA file "
-                        "(or BACKEND_SKIP_SSLCERT_VALIDATION=1, insecure)"
-                    ),
-                    exc,
-                    sent=False,
-                    retryable=False,
-                ) from exc
-            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-                # Nothing reached the server: safe to fail over for any method.
-                tried.append(str(endpoints[index]))
-                last = exc
-                log.info("cannot reach %s (%s); trying the next endpoint", endpoints[index], exc)
-                continue
-            except aiohttp.ServerTimeoutError as exc:
-                raise _Failure(
-                    self._timeout_error(method, path, timeout, exc), exc, sent=True, retryable=False
-                ) from exc
-            except aiohttp.ClientConnectionError as exc:
-                # The request may have reached the server: only idempotent calls move on.
-                tried.append(str(endpoints[index]))
-                last, sent = exc, True
-                if idempotent:
-                    continue
-                break
             except aiohttp.ClientError as exc:
-                raise _Failure(
-                    BackendConnectionError(f"{method} /{path.lstrip('/')} failed: {exc}"), exc, sent=True
-                ) from exc
+                if walk.absorb(endpoint, exc):
+                    continue
+                error = map_transport_error(
+                    exc, call=describe_call(method, path), timeout=timeout, endpoint=endpoint
+                )
+                # TLS fails the same way again; a read timeout has already waited the whole limit.
+                tls = isinstance(exc, aiohttp.ClientSSLError)
+                final = tls or isinstance(exc, aiohttp.ServerTimeoutError)
+                raise _Failure(error, exc, sent=not tls, retryable=not final) from exc
             self._endpoint_index = index
             return resp
-        raise _Failure(
-            BackendConnectionError(
-                f"cannot connect to Backend.AI ({', '.join(tried)}): {last}; check BACKEND_ENDPOINT "
-                "and that the server is running"
-            ),
-            last or ConnectionError("no endpoint configured"),
-            sent=sent,
-        )
+        raise _Failure(walk.exhausted(), walk.last or ConnectionError("no endpoint"), sent=walk.sent)
 
     async def _send(
         self,
         method: str,
         path: str,
         *,
-        params: Mapping[str, str | int | bool | None] | None = None,
+        params: Params | None = None,
         json: Any = UNSET,
         data: Body | None = None,
         headers: Mapping[str, str] | None = None,
@@ -546,7 +367,7 @@ class AsyncClient:
         if not probe:
             await self._ensure_negotiated()
         method = method.upper()
-        body = self._prepare_body(json, data, headers, bodyless_type=bodyless_type)
+        body = prepare_body(json, data, headers, bodyless_type=bodyless_type)
         idem = is_idempotent(method, idempotent)
         policy = self.config.retry
         pair = self._timeout(timeout)
@@ -592,40 +413,14 @@ class AsyncClient:
                 await self._sleep(delay)
                 attempt += 1
                 continue
-            raise await self._error(resp)
-
-    @staticmethod
-    async def _error(resp: aiohttp.ClientResponse) -> BackendAPIError:
-        try:
-            body = await resp.read()
-        except aiohttp.ClientError:
-            body = b""
-        finally:
-            resp.release()
-        return error_from_response(
-            resp.status, resp.reason or "", body, resp.headers.get("Content-Type"), headers=dict(resp.headers)
-        )
-
-    async def _read(
-        self, resp: aiohttp.ClientResponse, method: str, path: str, pair: tuple[float, float]
-    ) -> bytes:
-        try:
-            return await resp.read()
-        except aiohttp.ServerTimeoutError as exc:
-            raise self._timeout_error(method, path, pair, exc) from exc
-        except aiohttp.ClientError as exc:
-            raise BackendConnectionError(
-                f"{method} /{path.lstrip('/')}: the reply was cut off ({exc})"
-            ) from exc
-        finally:
-            resp.release()
+            raise await error_from_reply(resp)
 
     async def _request(
         self,
         method: str,
         path: str,
         *,
-        params: Mapping[str, str | int | bool | None] | None = None,
+        params: Params | None = None,
         json: Any = UNSET,
         data: Body | None = None,
         headers: Mapping[str, str] | None = None,
@@ -648,7 +443,13 @@ class AsyncClient:
             probe=probe,
             retry=retry,
         )
-        body = await self._read(resp, method.upper(), path, self._timeout(timeout))
+        try:
+            body = await resp.read()
+        except aiohttp.ClientError as exc:
+            call = describe_call(method.upper(), path)
+            raise map_transport_error(exc, call=call, timeout=self._timeout(timeout), reading=True) from exc
+        finally:
+            resp.release()
         return Response(
             status=resp.status, reason=resp.reason or "", headers=resp.headers, body=body, url=resp.url
         )
@@ -659,7 +460,7 @@ class AsyncClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, str | int | bool | None] | None = None,
+        params: Params | None = None,
         json: Any = UNSET,
         data: Body | None = None,
         headers: Mapping[str, str] | None = None,
@@ -686,7 +487,7 @@ class AsyncClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, str | int | bool | None] | None = None,
+        params: Params | None = None,
         json: Any = UNSET,
         data: Body | None = None,
         headers: Mapping[str, str] | None = None,
@@ -694,7 +495,11 @@ class AsyncClient:
         timeout: TimeoutArg | None = None,
         anonymous: bool = False,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """A signed request whose body is left unread (SSE, large downloads); raises for >= 400 first."""
+        """A signed request whose body is left unread (SSE, large downloads); raises for >= 400 first.
+
+        A transport failure while the body is read inside the block becomes a BackendConnectionError
+        (or BackendTimeoutError), like any other.
+        """
         resp = await self._send(
             method,
             path,
@@ -709,6 +514,9 @@ class AsyncClient:
         )
         try:
             yield resp
+        except aiohttp.ClientError as exc:
+            call = describe_call(method.upper(), path)
+            raise map_transport_error(exc, call=call, timeout=self._timeout(timeout), reading=True) from exc
         finally:
             _finish(resp)
 
@@ -722,37 +530,26 @@ class AsyncClient:
         """A signed WebSocket upgrade, failing over across endpoints on connection errors."""
         await self._ensure_negotiated()
         session = await self._get_session()
-        endpoints = self.config.endpoints
         date = format_date(self._now())
-        tried: list[str] = []
-        last: BaseException | None = None
-        for offset in range(len(endpoints)):
-            index = (self._endpoint_index + offset) % len(endpoints)
-            url = self._url(endpoints[index], path, params)
-            hdrs = self._headers(
-                "GET", url, date=date, content_type=None, extra=None, anonymous=False, probe=False
-            )
+        # The upgrade carries no body and runs nothing: repeating it elsewhere is safe.
+        walk = EndpointWalk(self.config.endpoints, self._endpoint_index, idempotent=True)
+        for index, endpoint in walk:
+            url, hdrs = self._signed_target("GET", endpoint, path, params, date=date, content_type=None)
             try:
                 ws = await session.ws_connect(
                     url, headers=hdrs, heartbeat=heartbeat, max_msg_size=MAX_WS_MESSAGE_SIZE
                 )
-            except aiohttp.WSServerHandshakeError as exc:
-                raise error_from_response(exc.status, exc.message, b"", None) from exc
-            except aiohttp.ClientSSLError as exc:
-                raise BackendConnectionError(f"TLS failed for {endpoints[index]}: {exc}") from exc
-            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-                tried.append(str(endpoints[index]))
-                last = exc
-                continue
             except aiohttp.ClientError as exc:
-                raise BackendConnectionError(f"WebSocket /{path.lstrip('/')} failed: {exc}") from exc
+                if walk.absorb(endpoint, exc):
+                    continue
+                call = describe_call("WebSocket", path)
+                raise map_transport_error(
+                    exc, call=call, timeout=self.config.timeout, endpoint=endpoint
+                ) from exc
             self._endpoint_index = index
             # aiohttp 3.14 types the socket by decode_text; we use its default (text frames as str).
             return cast(aiohttp.ClientWebSocketResponse, ws)
-        raise BackendConnectionError(
-            f"cannot connect to Backend.AI ({', '.join(tried)}): {last}; check BACKEND_ENDPOINT "
-            "and that the server is running"
-        ) from last
+        raise walk.exhausted() from walk.last
 
     @contextlib.asynccontextmanager
     async def raw(
@@ -767,76 +564,34 @@ class AsyncClient:
         check: bool = True,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """An unsigned request to an absolute URL (storage proxy), address map applied; body left unread."""
+        method = method.upper()
         target = self.config.map_storage_url(url)
         if params:
-            target = target.extend_query(_clean_params(params))
+            target = target.extend_query(clean_params(params))
         session = await self._get_session()
         pair = self._timeout(timeout)
+        call = describe_call(method, target.path)
         hdrs = {"User-Agent": self.config.user_agent, **(headers or {})}
         try:
             resp = await session.request(
-                method.upper(),
+                method,
                 target,
                 headers=hdrs,
                 data=data,
                 allow_redirects=False,
                 timeout=self._client_timeout(pair),
             )
-        except (aiohttp.ServerTimeoutError, aiohttp.ConnectionTimeoutError) as exc:
-            # not chained, here and below: aiohttp's errors quote the URL, whose query holds the token
-            raise self._timeout_error(method.upper(), target.path, pair, exc) from None
         except aiohttp.ClientError as exc:
-            where = target.with_query(None)
-            raise BackendConnectionError(
-                f"cannot reach the storage proxy at {where}: {_without_tokens(str(exc), target)}; if the "
-                "manager advertises an address you cannot reach, map it with "
-                "BACKEND_OVERRIDE_STORAGE_PROXY='orig=new'"
-            ) from None
+            # not chained, here and below: aiohttp's errors quote the URL, whose query holds the token
+            raise map_transport_error(exc, call=call, timeout=pair, storage=target) from None
         try:
             if check and resp.status >= 400:
-                raise await self._error(resp)
+                raise await error_from_reply(resp)
             yield resp
+        except aiohttp.ClientError as exc:
+            raise map_transport_error(exc, call=call, timeout=pair, storage=target, reading=True) from None
         finally:
             _finish(resp)
-
-    # -- session mode --
-    async def login(self, username: str, password: str, *, otp: str | None = None) -> dict[str, Any]:
-        """Log in to a web-server endpoint (session mode); keeps the ``AIOHTTP_SESSION`` cookie."""
-        if self.config.endpoint_type != "session":
-            raise ConfigError(
-                "login() needs a web-server endpoint; set BACKEND_ENDPOINT_TYPE=session "
-                "(or APIConfig(endpoint_type='session'))"
-            )
-        body: dict[str, str] = {"username": username, "password": password}
-        if otp is not None:
-            body["otp"] = otp
-        reply = (await self.request("POST", "/server/login", json=body, anonymous=True)).json()
-        data = reply.get("data") if isinstance(reply, dict) else None
-        data = data if isinstance(data, dict) else {}
-        if isinstance(reply, dict) and reply.get("authenticated"):
-            return dict(data)
-        details = data.get("details")
-        problem = {
-            "type": data.get("type") or PROBLEM_PREFIX + "auth-failed",
-            "title": data.get("title") or "Login failed.",
-            "msg": details if isinstance(details, str) else None,
-        }
-        if otp is None and details == "OTP not provided":
-            if self._otp_prompt is None:
-                raise OTPRequiredError(401, "Unauthorized", problem)
-            code = self._otp_prompt()
-            if inspect.isawaitable(code):
-                code = await code
-            return await self.login(username, password, otp=str(code))
-        raise AuthenticationError(401, "Unauthorized", problem)
-
-    async def logout(self) -> None:
-        """Log out of the web server and forget the cookie."""
-        try:
-            await self.request("POST", "/server/logout", anonymous=True)
-        finally:
-            if self._session is not None:
-                self._session.cookie_jar.clear()
 
     # -- resources (written by the resources module; imported lazily) --
     @cached_property
@@ -880,14 +635,6 @@ class AsyncClient:
         from .resources.events import Events
 
         return Events(self)
-
-
-def _without_tokens(text: str, url: URL) -> str:
-    """``text`` with the values of the URL's token parameters masked (they are bearer credentials)."""
-    for key, value in url.query.items():
-        if "token" in key.lower() and value:
-            text = text.replace(value, "***")
-    return text
 
 
 def _finish(resp: aiohttp.ClientResponse) -> None:

@@ -1,10 +1,16 @@
-"""When to retry a request and how long to wait: every retry rule of the SDK lives here."""
+"""When to retry and how long to wait: every retry rule of the SDK lives here.
+
+Three kinds of repetition: API requests (``RetryPolicy``), resumable transfers through the storage proxy
+(``is_transient_transfer_error`` + ``transfer_backoff``) and status polling (``poll_delays``). This
+module needs no aiohttp: transport failures reach it already mapped to the SDK's errors.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
@@ -15,10 +21,24 @@ from ._constants import (
     DEFAULT_RETRY_JITTER,
     IDEMPOTENT_METHODS,
     MAX_RETRY_AFTER,
+    POLL_FACTOR,
+    POLL_FIRST_DELAY,
+    POLL_MAX_DELAY,
     RETRY_STATUSES,
+    TRANSFER_FIRST_BACKOFF,
+    TRANSFER_MAX_BACKOFF,
+    TRANSIENT_SERVER_STATUSES,
 )
+from .errors import BackendConnectionError, BackendTimeoutError, ServerError
 
-__all__ = ["RetryPolicy", "is_idempotent", "parse_retry_after"]
+__all__ = [
+    "RetryPolicy",
+    "is_idempotent",
+    "is_transient_transfer_error",
+    "parse_retry_after",
+    "poll_delays",
+    "transfer_backoff",
+]
 
 
 def is_idempotent(method: str, declared: bool | None = None) -> bool:
@@ -105,3 +125,57 @@ class RetryPolicy:
         delay = min(self.initial_delay * (2.0**attempt), self.max_delay)
         fraction = (rng or random).random()
         return delay * (1.0 - self.jitter * fraction)
+
+
+#: Failures after which a transfer resumes from where the server has got to (raw OS and asyncio errors
+#: too: a body source or an ``_IncompleteTransfer`` check may raise them outside aiohttp).
+_TRANSIENT_TRANSFER_ERRORS: tuple[type[BaseException], ...] = (
+    BackendConnectionError,
+    BackendTimeoutError,
+    ConnectionError,
+    asyncio.TimeoutError,
+)
+
+
+def is_transient_transfer_error(exc: BaseException) -> bool:
+    """Whether a transfer should resume after ``exc``: a lost connection, a timeout, or a 502/503/504.
+
+    Transfers resume from the server's offset, so unlike ``RetryPolicy`` this does not ask whether the
+    request was idempotent.
+    """
+    if isinstance(exc, ServerError):
+        return exc.status in TRANSIENT_SERVER_STATUSES
+    return isinstance(exc, _TRANSIENT_TRANSFER_ERRORS)
+
+
+def transfer_backoff(
+    attempt: int,
+    *,
+    initial: float = TRANSFER_FIRST_BACKOFF,
+    maximum: float = TRANSFER_MAX_BACKOFF,
+    rng: random.Random | None = None,
+) -> float:
+    """Delay before resume ``attempt`` (0-based): exponential, with the upper half jittered."""
+    ceiling = min(maximum, initial * 2.0**attempt)
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+def poll_delays(
+    first: float = POLL_FIRST_DELAY, factor: float = POLL_FACTOR, cap: float = POLL_MAX_DELAY
+) -> Iterator[float]:
+    """Pauses between status polls: ``first``, then ``factor`` times longer each, never above ``cap``.
+
+    Infinite (the caller decides when to stop) and without jitter: a poll is one client watching its own
+    session, not many clients retrying in lockstep. ``zip(range(n), poll_delays())`` bounds it.
+    """
+    if first < 0 or cap < 0:
+        raise ValueError(f"first={first!r} and cap={cap!r} must be >= 0 seconds")
+    if factor < 1:
+        raise ValueError(f"factor={factor!r} must be >= 1 (the delays must not shrink)")
+    return _growing(first, factor, cap)
+
+
+def _growing(delay: float, factor: float, cap: float) -> Iterator[float]:
+    while True:
+        yield min(delay, cap)
+        delay = min(delay * factor, cap)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar,
 
 from .client import AsyncClient, OTPPrompt
 from .config import APIConfig
-from .errors import OTPRequiredError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -266,19 +265,14 @@ class Client(SyncResource[AsyncClient]):
 
     negotiate = sync_method(AsyncClient.negotiate)
     request = sync_method(AsyncClient.request)
-    logout = sync_method(AsyncClient.logout)
 
     def login(self, username: str, password: str, *, otp: str | None = None) -> dict[str, Any]:
-        """Log in to a web-server endpoint; asks ``otp_prompt`` (in this thread) when an OTP is needed."""
-        try:
-            return self._loop.run(self._async.login(username, password, otp=otp))
-        except OTPRequiredError:
-            if otp is not None or self._otp_prompt is None:
-                raise
-        code = self._otp_prompt()
-        if inspect.isawaitable(code):
-            code = self._loop.run(_await(code))
-        return self._loop.run(self._async.login(username, password, otp=str(code)))
+        """Same as ``auth.login`` (kept for callers that predate the auth resource)."""
+        return self.auth.login(username, password, otp=otp)
+
+    def logout(self) -> None:
+        """Same as ``auth.logout``."""
+        self.auth.logout()
 
     @cached_property
     def sessions(self) -> SyncSessions:
@@ -306,7 +300,7 @@ class Client(SyncResource[AsyncClient]):
         """Authentication helpers."""
         from .resources.auth import SyncAuth
 
-        return SyncAuth(self._async.auth, loop=self._loop)
+        return SyncAuth(self._async.auth, loop=self._loop, otp_prompt=self._otp_prompt)
 
     @cached_property
     def manager(self) -> SyncManager:

@@ -479,18 +479,18 @@ async def test_session_mode_login_cookie_func_prefix_logout(fake_manager: FakeMa
     conf = APIConfig(endpoint=str(fake_manager.url), endpoint_type="session")
     async with AsyncClient(conf, otp_prompt=otp_prompt) as client:
         with pytest.raises(AuthenticationError) as bad:
-            await client.login("user@example.com", "wrong")
+            await client.auth.login("user@example.com", "wrong")
         assert str(bad.value) == (
             "401 Unauthorized: Credential/signature mismatch. - User credential mismatch. (auth-failed)"
         )
         assert "wrong" not in str(bad.value)
-        info = await client.login("user@example.com", "pw")
+        info = await client.auth.login("user@example.com", "pw")
         assert info == {"access_key": "AK", "role": "user"}
         assert prompts == [1]
         assert client.api_version == "v8.20240315"
         reply = await client.request("GET", "/folders", params={"x": 1})
         assert reply.json() == {"path": "/func/folders?x=1"}
-        await client.logout()
+        await client.auth.logout()
         with pytest.raises(AuthenticationError, match="Unauthorized access"):
             await client.request("GET", "/folders")
     assert all("Authorization" not in s.headers for s in fake_manager.seen)
@@ -498,13 +498,13 @@ async def test_session_mode_login_cookie_func_prefix_logout(fake_manager: FakeMa
 
     async with AsyncClient(conf) as client:
         with pytest.raises(OTPRequiredError):
-            await client.login("user@example.com", "pw")
+            await client.auth.login("user@example.com", "pw")
 
 
 async def test_login_needs_session_mode(clean_env: None) -> None:
     async with AsyncClient(APIConfig(endpoint="http://127.0.0.1:9")) as client:
         with pytest.raises(ConfigError, match="BACKEND_ENDPOINT_TYPE=session"):
-            await client.login("u", "p")
+            await client.auth.login("u", "p")
 
 
 async def test_bad_json_reply_is_a_client_error(fake_manager: FakeManager) -> None:

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import random
 from datetime import datetime, timezone
 from email.utils import format_datetime
 
 import pytest
 
-from backendai_jupyter.sdk.retry import RetryPolicy, is_idempotent, parse_retry_after
+from backendai_jupyter.sdk.errors import (
+    BackendConnectionError,
+    BackendTimeoutError,
+    BadRequestError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+)
+from backendai_jupyter.sdk.retry import (
+    RetryPolicy,
+    is_idempotent,
+    is_transient_transfer_error,
+    parse_retry_after,
+    poll_delays,
+    transfer_backoff,
+)
 
 
 def test_idempotent_methods() -> None:
@@ -83,3 +100,55 @@ def test_policy_validates() -> None:
         RetryPolicy(max_retries=-1)
     with pytest.raises(ValueError, match="jitter"):
         RetryPolicy(jitter=2)
+
+
+def test_poll_delays_grow_by_half_up_to_one_second() -> None:
+    delays = list(itertools.islice(poll_delays(), 9))
+    assert delays == pytest.approx([0.1, 0.15, 0.225, 0.3375, 0.50625, 0.759375, 1.0, 1.0, 1.0])
+    assert max(delays) == 1.0  # the cap exactly, not a float just above it
+
+
+def test_poll_delays_are_endless_and_configurable() -> None:
+    delays = poll_delays(first=0.5, factor=2.0, cap=3.0)
+    assert [next(delays) for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    assert next(delays) == 3.0
+    assert list(itertools.islice(poll_delays(first=0.2, factor=1.0), 3)) == [0.2, 0.2, 0.2]
+    assert list(itertools.islice(poll_delays(first=2.0, cap=1.0), 2)) == [1.0, 1.0]
+    # two iterators do not share state
+    assert next(poll_delays()) == next(poll_delays()) == 0.1
+
+
+def test_poll_delays_validate_at_once() -> None:
+    with pytest.raises(ValueError, match="factor"):
+        poll_delays(factor=0.5)
+    with pytest.raises(ValueError, match="first"):
+        poll_delays(first=-1)
+
+
+def test_transfer_backoff_doubles_jitters_and_caps() -> None:
+    rng = random.Random(3)
+    for attempt in range(12):
+        ceiling = min(5.0, 0.02 * 2.0**attempt)
+        delay = transfer_backoff(attempt, rng=rng)
+        assert ceiling / 2 <= delay <= ceiling
+    assert transfer_backoff(0, initial=0.2, rng=random.Random(1)) <= 0.2
+    assert transfer_backoff(30, rng=random.Random(1)) <= 5.0
+
+
+def test_transient_transfer_errors() -> None:
+    transient: list[BaseException] = [
+        BackendConnectionError("lost"),
+        BackendTimeoutError("slow"),
+        ConnectionResetError(),
+        asyncio.TimeoutError(),
+        *(ServerError(status, "Bad Gateway", {}) for status in (502, 503, 504)),
+    ]
+    assert all(is_transient_transfer_error(e) for e in transient)
+    final: list[BaseException] = [
+        ServerError(500, "Internal Server Error", {}),
+        NotFoundError(404, "Not Found", {}),
+        BadRequestError(400, "Bad Request", {}),
+        RateLimitError(429, "Too Many Requests", {}),
+        ValueError("a bug"),
+    ]
+    assert not any(is_transient_transfer_error(e) for e in final)

@@ -212,7 +212,7 @@ async def test_client_from_inside_a_running_loop(clean_env: None) -> None:
             with pytest.raises(AuthenticationError):
                 client.request("GET", "/folders")
             assert client.api_version == "v8.20240315"
-            assert client.login("u@example.com", "pw") == {"access_key": "AK"}
+            assert client.auth.login("u@example.com", "pw") == {"access_key": "AK"}
             assert prompts == ["asked"]
             assert client.request("GET", "/folders").json() == {"items": [1, 2]}
     finally:

@@ -1,9 +1,8 @@
-"""Small helpers shared by the resource modules: paths, version checks, file names, backoff."""
+"""Small helpers shared by the resource modules: paths, version checks, file names, GraphQL."""
 
 from __future__ import annotations
 
 import posixpath
-import random
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path, PurePosixPath
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Sleep",
-    "backoff_delay",
     "gql",
     "quote_segment",
     "relative_name",
@@ -70,12 +68,6 @@ def relative_name(local: Path, basedir: Path | None) -> str:
             "pass a basedir that contains every file, or no basedir"
         ) from None
     return safe_relpath(PurePosixPath(*rel.parts).as_posix(), what="file")
-
-
-def backoff_delay(attempt: int, *, initial: float = 0.02, maximum: float = 5.0) -> float:
-    """Exponential backoff with full jitter for transfer resumes (attempt counts from 0)."""
-    ceiling: float = min(maximum, initial * 2.0**attempt)
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 async def gql(client: AsyncClient, query: str, variables: Mapping[str, Any] | None = None) -> Any:

@@ -1,16 +1,18 @@
-"""Authentication helpers: session-mode login/logout and password-to-keypair authorization."""
+"""Authentication: session-mode login/logout (their only home) and password-to-keypair authorization."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BackendClientError
-from ..sync import SyncResource, sync_method
+from ...wire import PROBLEM_PREFIX
+from ..errors import AuthenticationError, BackendClientError, ConfigError, OTPRequiredError
+from ..sync import LoopThread, SyncResource, _await, sync_method
 from ..types import KeypairInfo
 
 if TYPE_CHECKING:
-    from ..client import AsyncClient
+    from ..client import AsyncClient, OTPPrompt
 
 __all__ = ["Auth", "SyncAuth"]
 
@@ -22,12 +24,47 @@ class Auth:
         self._client = client
 
     async def login(self, username: str, password: str, *, otp: str | None = None) -> dict[str, Any]:
-        """Session-mode login (``POST /server/login``); see ``AsyncClient.login``."""
-        return await self._client.login(username, password, otp=otp)
+        """Log in to a web-server endpoint (session mode); the client keeps the ``AIOHTTP_SESSION`` cookie.
+
+        When the server wants a one-time password and none was given, the client's ``otp_prompt`` is
+        asked once; without one, OTPRequiredError. Returns the server's ``data`` (e.g. the access key).
+        """
+        if self._client.config.endpoint_type != "session":
+            raise ConfigError(
+                "login() needs a web-server endpoint; set BACKEND_ENDPOINT_TYPE=session "
+                "(or APIConfig(endpoint_type='session'))"
+            )
+        body: dict[str, str] = {"username": username, "password": password}
+        if otp is not None:
+            body["otp"] = otp
+        reply = (await self._client.request("POST", "/server/login", json=body, anonymous=True)).json()
+        data = reply.get("data") if isinstance(reply, dict) else None
+        data = data if isinstance(data, dict) else {}
+        if isinstance(reply, dict) and reply.get("authenticated"):
+            return dict(data)
+        details = data.get("details")
+        # the web server answers 200 with authenticated=false: raise what a 401 would have raised
+        problem = {
+            "type": data.get("type") or PROBLEM_PREFIX + "auth-failed",
+            "title": data.get("title") or "Login failed.",
+            "msg": details if isinstance(details, str) else None,
+        }
+        if otp is None and details == "OTP not provided":
+            prompt = self._client.otp_prompt
+            if prompt is None:
+                raise OTPRequiredError(401, "Unauthorized", problem)
+            code = prompt()
+            if inspect.isawaitable(code):
+                code = await code
+            return await self.login(username, password, otp=str(code))
+        raise AuthenticationError(401, "Unauthorized", problem)
 
     async def logout(self) -> None:
-        """Session-mode logout."""
-        await self._client.logout()
+        """Log out of the web server and forget the cookie (also when the server cannot be reached)."""
+        try:
+            await self._client.request("POST", "/server/logout", anonymous=True)
+        finally:
+            self._client.clear_cookies()
 
     async def authorize(
         self,
@@ -64,9 +101,26 @@ class Auth:
 
 
 class SyncAuth(SyncResource[Auth]):
-    """The blocking twin of ``Auth`` (for an OTP prompt use ``Client.login``)."""
+    """The blocking twin of ``Auth``; ``login`` asks the sync ``otp_prompt`` in the caller's thread."""
 
-    login = sync_method(Auth.login)
+    def __init__(
+        self, auth: Auth, *, loop: LoopThread | None = None, otp_prompt: OTPPrompt | None = None
+    ) -> None:
+        super().__init__(auth, loop=loop)
+        self._otp_prompt = otp_prompt
+
+    def login(self, username: str, password: str, *, otp: str | None = None) -> dict[str, Any]:
+        """Log in to a web-server endpoint; asks ``otp_prompt`` (it may call ``input()``) for an OTP."""
+        try:
+            return self._loop.run(self._async.login(username, password, otp=otp))
+        except OTPRequiredError:
+            if otp is not None or self._otp_prompt is None:
+                raise
+        code = self._otp_prompt()
+        if inspect.isawaitable(code):
+            code = self._loop.run(_await(code))
+        return self._loop.run(self._async.login(username, password, otp=str(code)))
+
     logout = sync_method(Auth.logout)
     authorize = sync_method(Auth.authorize)
     test = sync_method(Auth.test)

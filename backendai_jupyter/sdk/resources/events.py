@@ -8,7 +8,11 @@ from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+import aiohttp
+
+from ... import wire
 from .. import versioning
+from .._errormap import describe_call, map_transport_error
 from ..errors import BackendClientError, BackendConnectionError, BackendTimeoutError
 from ..sse import SSEEvent, iter_sse
 from ..sync import SyncResource, sync_method
@@ -21,18 +25,11 @@ if TYPE_CHECKING:
 
 __all__ = ["STATUS_EVENTS", "Events", "SessionEventStream", "SyncEvents"]
 
-#: Session statuses that ``wait_until`` accepts, and the events that announce them.
+#: Session statuses that ``wait_until`` accepts, and the events that announce them: the inverse of
+#: ``wire.EVENT_STATUS`` (docs/protocol.md §6), so that the two can never disagree.
 STATUS_EVENTS: dict[str, frozenset[str]] = {
-    "PENDING": frozenset({"session_enqueued", "kernel_enqueued"}),
-    "SCHEDULED": frozenset({"session_scheduled"}),
-    "PREPARING": frozenset({"kernel_preparing"}),
-    "PULLING": frozenset({"kernel_pulling"}),
-    "RUNNING": frozenset({"session_started", "kernel_started"}),
-    "TERMINATING": frozenset({"session_terminating", "kernel_terminating"}),
-    "TERMINATED": frozenset({"session_terminated", "kernel_terminated"}),
-    "CANCELLED": frozenset({"session_cancelled", "kernel_cancelled"}),
-    "SUCCESS": frozenset({"session_success", "kernel_success"}),
-    "FAILURE": frozenset({"session_failure", "kernel_failure"}),
+    status: frozenset(event for event, announced in wire.EVENT_STATUS.items() if announced == status)
+    for status in dict.fromkeys(wire.EVENT_STATUS.values())
 }
 
 
@@ -63,6 +60,8 @@ class SessionEventStream:
         }
         self._stack: contextlib.AsyncExitStack | None = None
         self._events: AsyncIterator[SSEEvent] | None = None
+        self._call = ""
+        self._timeout = (0.0, 0.0)
 
     async def open(self) -> None:
         """Connect (idempotent)."""
@@ -71,17 +70,18 @@ class SessionEventStream:
         await self._client.negotiate()
         path, params = versioning.events_path_and_params(self._client.api_version_tuple, **self._query)
         stack = contextlib.AsyncExitStack()
-        connect, _read = self._client.config.timeout
+        # no read timeout: the stream is quiet between events (the server pings every 15 s)
+        timeout = (self._client.config.timeout[0], 0.0)
         try:
-            # no read timeout: the stream is quiet between events (the server pings every 15 s)
             response = await stack.enter_async_context(
-                self._client.stream("GET", path, params=dict(params), timeout=(connect, 0))
+                self._client.stream("GET", path, params=dict(params), timeout=timeout)
             )
         except BaseException:
             await stack.aclose()
             raise
         self._stack = stack
         self._events = iter_sse(response)
+        self._call, self._timeout = describe_call("GET", path), timeout
 
     async def close(self) -> None:
         """Disconnect."""
@@ -115,6 +115,10 @@ class SessionEventStream:
             except StopAsyncIteration:
                 await self.close()
                 raise
+            except aiohttp.ClientError as exc:
+                # read outside ``client.stream``'s block, so mapped here; iterating again reconnects
+                await self.close()
+                raise map_transport_error(exc, call=self._call, timeout=self._timeout, reading=True) from exc
             if event.event == "server_close":
                 await self.close()
                 raise StopAsyncIteration

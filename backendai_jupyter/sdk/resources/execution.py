@@ -12,6 +12,7 @@ import aiohttp
 
 from ... import wire
 from .. import versioning
+from .._errormap import describe_call, map_transport_error
 from ..errors import BackendClientError, BackendConnectionError
 from ..types import ExecutionResult
 from ._util import quote_segment, session_path
@@ -138,6 +139,7 @@ class ExecutionStream:
         self._session = session
         self._first = {"code": code, "mode": mode, "options": dict(options or {})}
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._path = ""
         self._done = False
 
     async def open(self) -> None:
@@ -146,8 +148,18 @@ class ExecutionStream:
             return
         await self._client.negotiate()
         prefix = versioning.stream_prefix(self._client.api_version_tuple)
-        self._ws = await self._client.ws_connect(f"{prefix}/{quote_segment(self._session)}/execute")
-        await self._ws.send_str(json.dumps(self._first))
+        self._path = f"{prefix}/{quote_segment(self._session)}/execute"
+        self._ws = await self._client.ws_connect(self._path)
+        await self._send_text(json.dumps(self._first))
+
+    async def _send_text(self, text: str) -> None:
+        try:
+            await self.websocket.send_str(text)
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            # e.g. the session was terminated and the server closed the socket
+            self._done = True
+            call = describe_call("WebSocket", self._path)
+            raise map_transport_error(exc, call=call, timeout=self._client.config.timeout) from exc
 
     @property
     def websocket(self) -> aiohttp.ClientWebSocketResponse:
@@ -163,7 +175,7 @@ class ExecutionStream:
 
     async def send_input(self, text: str) -> None:
         """Answer a ``waiting-input`` result: one raw TEXT frame (not JSON)."""
-        await self.websocket.send_str(text)
+        await self._send_text(text)
 
     async def close(self) -> None:
         """Close the socket (the server interrupts an unfinished run)."""

@@ -15,16 +15,12 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import aiohttp
 
 from .. import versioning
-from ..errors import (
-    BackendClientError,
-    BackendConnectionError,
-    BackendTimeoutError,
-    NotFoundError,
-    ServerError,
-)
+from .._constants import UPLOAD_FIRST_BACKOFF
+from ..errors import BackendClientError, BackendConnectionError, NotFoundError
+from ..retry import is_transient_transfer_error, transfer_backoff
 from ..sync import SyncResource, sync_method
 from ..types import TransferProgress, VFolderFile, VFolderHosts, VFolderInfo
-from ._util import Sleep, backoff_delay, quote_segment, relative_name, safe_relpath
+from ._util import Sleep, quote_segment, relative_name, safe_relpath
 
 if TYPE_CHECKING:
     from ..client import AsyncClient
@@ -48,24 +44,7 @@ MAX_TRANSFER_ATTEMPTS = 20
 #: The legacy multipart upload takes at most this many files per request.
 LEGACY_UPLOAD_FILES_PER_REQUEST = 10
 TUS_VERSION = "1.0.0"
-#: Seconds before the first resume of an upload (doubling after each further failure, up to 5 s).
-UPLOAD_FIRST_BACKOFF = 0.2
-
-#: Failures after which a transfer resumes from where the server has got to.
-_TRANSIENT: tuple[type[BaseException], ...] = (
-    aiohttp.ClientConnectionError,
-    aiohttp.ClientPayloadError,
-    asyncio.TimeoutError,
-    ConnectionError,
-    BackendConnectionError,
-    BackendTimeoutError,
-)
-_RETRY_STATUSES = frozenset({502, 503, 504})
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-
-
-def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, _TRANSIENT) or (isinstance(exc, ServerError) and exc.status in _RETRY_STATUSES)
 
 
 class _IncompleteTransfer(ConnectionError):
@@ -286,7 +265,7 @@ class VFolders:
                     if offset >= size:
                         break
                 except Exception as exc:
-                    if not _transient(exc):
+                    if not is_transient_transfer_error(exc):
                         raise
                     failures += 1
                     if failures >= self._max_attempts:
@@ -296,7 +275,7 @@ class VFolders:
                         ) from exc
                     # a longer first pause than downloads: the proxy must notice the broken PATCH and
                     # finish appending its bytes before HEAD reports a stable offset
-                    await self._sleep(backoff_delay(failures - 1, initial=UPLOAD_FIRST_BACKOFF))
+                    await self._sleep(transfer_backoff(failures - 1, initial=UPLOAD_FIRST_BACKOFF))
                     must_ask = True
 
     async def _tus_patch(
@@ -458,7 +437,7 @@ class VFolders:
                         raise _IncompleteTransfer(f"got {got} of {total} bytes")
                     break
                 except Exception as exc:
-                    if not _transient(exc):
+                    if not is_transient_transfer_error(exc):
                         raise
                     failures += 1
                     if failures >= self._max_attempts:
@@ -467,7 +446,7 @@ class VFolders:
                             f"at byte {got}: {exc}; run the download again later"
                         ) from exc
                     await asyncio.to_thread(out.flush)
-                    await self._sleep(backoff_delay(failures - 1))
+                    await self._sleep(transfer_backoff(failures - 1))
         return is_zip
 
     async def _legacy_download(
