@@ -52,7 +52,7 @@ DEFAULT_USER_AGENT: Final = f"backendai-jupyter/{__version__}"
 #: Environment variable prefixes, tried in this order (the official SDK's order).
 ENV_PREFIXES: Final = ("BACKEND_", "SORNA_")
 
-#: Seconds; 0 means no limit. The official SDK's defaults (protocol.md §9).
+#: Seconds; 0 means no limit. The official SDK's defaults (docs/protocol.md §9).
 DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 DEFAULT_READ_TIMEOUT: Final = 0.0
 #: The version probe must not hang a notebook when the read timeout is unlimited.

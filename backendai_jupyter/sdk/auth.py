@@ -1,4 +1,4 @@
-"""Pure HMAC request signing (protocol.md §2.1): no I/O, no clock, no global state."""
+"""Pure HMAC request signing (docs/protocol.md §2.1): no I/O, no clock, no global state."""
 
 from __future__ import annotations
 

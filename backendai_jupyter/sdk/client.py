@@ -1,8 +1,8 @@
 """``AsyncClient``: the I/O half of the SDK core (session, negotiation, failover, retries, timeouts, TLS).
 
 What a request looks like is built by ``_request``; what a failure means is decided by ``_errormap``;
-which endpoint comes next, by ``_failover``; whether to try again, by ``retry``. This module wires them
-to one aiohttp session.
+which endpoint comes next, by ``_failover``; whether to try again, by ``retry``; the TLS context, by
+``_tls``. This module wires them to one aiohttp session.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import ssl
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -28,14 +27,10 @@ from ._constants import DEFAULT_WS_HEARTBEAT, NEGOTIATE_READ_TIMEOUT, OLDEST_WAR
 from ._errormap import describe_call, error_from_reply, map_transport_error
 from ._failover import EndpointWalk
 from ._request import Body, Params, PreparedBody, build_headers, build_url, clean_params, prepare_body
+from ._tls import ssl_context
 from .auth import format_date
 from .config import APIConfig, get_config
-from .errors import (
-    BackendClientError,
-    BackendConnectionError,
-    BackendError,
-    ConfigError,
-)
+from .errors import BackendClientError, BackendConnectionError, BackendError
 from .response import UNSET, RateLimit, Response
 from .retry import is_idempotent
 from .versioning import Version, format_version, parse_version
@@ -222,7 +217,7 @@ class AsyncClient:
             return self._session
         connect, _ = self.config.timeout
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.config.pool_size, ssl=self._ssl()),
+            connector=aiohttp.TCPConnector(limit=self.config.pool_size, ssl=ssl_context(self.config)),
             # unsafe=True: keep the web server's login cookie also when the endpoint is an IP address.
             cookie_jar=aiohttp.CookieJar(unsafe=True),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect or None),
@@ -234,26 +229,6 @@ class AsyncClient:
         """Forget every cookie, the web server's login session included (``auth.logout``)."""
         if self._session is not None:
             self._session.cookie_jar.clear()
-
-    def _ssl(self) -> ssl.SSLContext | bool:
-        conf = self.config
-        if conf.ca_bundle is None and conf.client_cert is None and not conf.skip_sslcert_validation:
-            return True
-        try:
-            ctx = ssl.create_default_context(cafile=str(conf.ca_bundle) if conf.ca_bundle else None)
-            if conf.client_cert is not None:
-                cert, key = conf.client_cert
-                # A password callback that fails: never block on a terminal prompt for an encrypted key.
-                ctx.load_cert_chain(str(cert), str(key) if key else None, password=lambda: b"")
-        except (ssl.SSLError, OSError) as exc:
-            raise ConfigError(
-                f"cannot load TLS files (ca_bundle={conf.ca_bundle}, client_cert={conf.client_cert}): {exc}; "
-                "point BACKEND_CA_BUNDLE / BACKEND_CLIENT_CERT / BACKEND_CLIENT_KEY at unencrypted PEM files"
-            ) from exc
-        if conf.skip_sslcert_validation:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        return ctx
 
     def _timeout(self, override: TimeoutArg | None) -> tuple[float, float]:
         if override is None:

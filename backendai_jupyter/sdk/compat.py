@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import aiohttp
 from multidict import CIMultiDictProxy
 
-from .client import AsyncClient, Response
+from .client import AsyncClient
 from .config import APIConfig
 from .errors import BackendClientError
 from .resources.execution import ExecutionStream, StepMode
+from .response import Response
 from .sync import Client, LoopThread, SyncResource, loop_thread, sync_method
 from .types import FileEntry, SessionListItem
 

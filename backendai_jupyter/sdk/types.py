@@ -1,4 +1,4 @@
-"""Frozen, typed models of what the Backend.AI API returns, parsed defensively (protocol.md §9)."""
+"""Frozen, typed models of what the Backend.AI API returns, parsed defensively (docs/protocol.md §9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""API version parsing, negotiation, and the version-dependent path and field choices (protocol.md §3)."""
+"""API version parsing, negotiation, and the version-dependent paths and fields (docs/protocol.md §3)."""
 
 from __future__ import annotations
 

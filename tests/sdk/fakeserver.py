@@ -35,7 +35,7 @@ class Seen:
 
 
 def server_signature(request: web.Request, secret_key: str, hash_type: str) -> str:
-    """Recompute the signature the way the manager does (protocol.md §2.1), independently of the SDK."""
+    """Recompute the signature the way the manager does (docs/protocol.md §2.1), independently of the SDK."""
     date = request.headers["Date"]
     host = request.headers["Host"]
     mime = request.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip().lower()

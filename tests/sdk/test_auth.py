@@ -1,4 +1,4 @@
-"""HMAC signing: the protocol.md §2.1 test vector and the header set."""
+"""HMAC signing: the docs/protocol.md §2.1 test vector and the header set."""
 
 from __future__ import annotations
 

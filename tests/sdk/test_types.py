@@ -1,4 +1,4 @@
-"""Parsing of API replies into the frozen models, including the protocol.md §9 quirks."""
+"""Parsing of API replies into the frozen models, including the docs/protocol.md §9 quirks."""
 
 from __future__ import annotations
 

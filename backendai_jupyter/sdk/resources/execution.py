@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Execution", "ExecutionStream", "InputHandler", "RunMode", "StepMode"]
 
-#: Modes of one REST execute call (protocol.md §5.1).
+#: Modes of one REST execute call (docs/protocol.md §5.1).
 StepMode = Literal["query", "batch", "continue", "input"]
 #: Modes that start a run.
 RunMode = Literal["query", "batch"]

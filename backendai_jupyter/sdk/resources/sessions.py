@@ -39,7 +39,7 @@ __all__ = [
 
 SessionType = Literal["interactive", "batch", "inference"]
 
-#: The manager refuses a multipart part of 1 MiB or more and more than 20 parts (protocol.md §4.2).
+#: The manager refuses a multipart part of 1 MiB or more and more than 20 parts (docs/protocol.md §4.2).
 MAX_UPLOAD_FILE_SIZE = 1024 * 1024 - 1
 MAX_UPLOAD_FILES_PER_REQUEST = 20
 #: More than 5 paths per download request make the 23.09 manager fail with 500.
