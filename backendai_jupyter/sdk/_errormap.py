@@ -20,7 +20,21 @@ from .errors import (
     error_from_response,
 )
 
-__all__ = ["describe_call", "error_from_reply", "map_transport_error", "mask_tokens", "unreachable"]
+__all__ = [
+    "BODY_ERRORS",
+    "describe_call",
+    "error_from_reply",
+    "map_transport_error",
+    "mask_tokens",
+    "unreachable",
+]
+
+#: What reading a reply body can raise when the connection breaks (not e.g. ``resp.json()``'s
+#: ContentTypeError, which is about the reply, not the transport).
+BODY_ERRORS: tuple[type[aiohttp.ClientError], ...] = (
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+)
 
 
 def describe_call(method: str, path: str) -> str:

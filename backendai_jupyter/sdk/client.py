@@ -24,7 +24,7 @@ from yarl import URL
 
 from ..wire import MAX_WS_MESSAGE_SIZE
 from ._constants import DEFAULT_WS_HEARTBEAT, NEGOTIATE_READ_TIMEOUT, OLDEST_WARN_VERSION
-from ._errormap import describe_call, error_from_reply, map_transport_error
+from ._errormap import BODY_ERRORS, describe_call, error_from_reply, map_transport_error
 from ._failover import EndpointWalk
 from ._request import Body, Params, PreparedBody, build_headers, build_url, clean_params, prepare_body
 from ._tls import ssl_context
@@ -420,7 +420,7 @@ class AsyncClient:
         )
         try:
             body = await resp.read()
-        except aiohttp.ClientError as exc:
+        except BODY_ERRORS as exc:
             call = describe_call(method.upper(), path)
             raise map_transport_error(exc, call=call, timeout=self._timeout(timeout), reading=True) from exc
         finally:
@@ -489,7 +489,7 @@ class AsyncClient:
         )
         try:
             yield resp
-        except aiohttp.ClientError as exc:
+        except BODY_ERRORS as exc:
             call = describe_call(method.upper(), path)
             raise map_transport_error(exc, call=call, timeout=self._timeout(timeout), reading=True) from exc
         finally:
@@ -563,7 +563,7 @@ class AsyncClient:
             if check and resp.status >= 400:
                 raise await error_from_reply(resp)
             yield resp
-        except aiohttp.ClientError as exc:
+        except BODY_ERRORS as exc:
             raise map_transport_error(exc, call=call, timeout=pair, storage=target, reading=True) from None
         finally:
             _finish(resp)

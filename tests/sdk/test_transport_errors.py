@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import traceback
 
+import aiohttp
 import pytest
 from aiohttp import web
 from fakeserver import FakeManager
@@ -118,3 +119,17 @@ async def test_websocket_fails_over_when_an_endpoint_hangs_up(clean_env: None) -
         await broken.stop()
         await good.stop()
     assert good.api_requests()[0].signature_ok is True
+
+
+async def test_reply_errors_inside_a_stream_are_not_called_transport_failures(
+    fake_manager: FakeManager,
+) -> None:
+    async def text(request: web.Request) -> web.Response:
+        return web.Response(text="not json")
+
+    fake_manager.route("GET", "/text", text)
+    await fake_manager.start()
+    async with client_for(fake_manager) as client:
+        with pytest.raises(aiohttp.ContentTypeError):
+            async with client.stream("GET", "/text") as resp:
+                await resp.json()

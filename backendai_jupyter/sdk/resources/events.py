@@ -8,11 +8,9 @@ from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-import aiohttp
-
 from ... import wire
 from .. import versioning
-from .._errormap import describe_call, map_transport_error
+from .._errormap import BODY_ERRORS, describe_call, map_transport_error
 from ..errors import BackendClientError, BackendConnectionError, BackendTimeoutError
 from ..sse import SSEEvent, iter_sse
 from ..sync import SyncResource, sync_method
@@ -115,7 +113,7 @@ class SessionEventStream:
             except StopAsyncIteration:
                 await self.close()
                 raise
-            except aiohttp.ClientError as exc:
+            except BODY_ERRORS as exc:
                 # read outside ``client.stream``'s block, so mapped here; iterating again reconnects
                 await self.close()
                 raise map_transport_error(exc, call=self._call, timeout=self._timeout, reading=True) from exc
