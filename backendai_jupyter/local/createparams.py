@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import platform
-import re
 import time
 from collections.abc import Mapping
 from datetime import timezone
@@ -13,10 +12,9 @@ from typing import Any
 
 from dateutil import parser as dateparser
 
-from ..wire import SESSION_NAME_PATTERN
 from .endpoint_state import LocalContext
 from .images import resolve_image
-from .params import parse_duration, parse_int, parse_size, reject_unknown, to_bool
+from .params import parse_duration, parse_int, parse_session_name, parse_size, reject_unknown, to_bool
 from .problems import Problem
 from .records import SessionSpec
 
@@ -191,11 +189,12 @@ def parse_create(
     name = _opt_str(values, "name")
     if not name:
         raise Problem.invalid_params("name is required: 4-64 letters, digits, '.', '-' or '_'.")
-    if not re.match(SESSION_NAME_PATTERN, name, re.ASCII) or name == "from-template":
-        raise Problem.invalid_params(
-            f"name={name!r}: use 4-64 ASCII letters, digits, '_', '.' or '-', starting and ending with "
-            "a letter or digit."
-        )
+    try:
+        parse_session_name(name)
+    except ValueError as exc:
+        raise Problem.invalid_params(f"name={name!r}: {exc}.") from None
+    if name == "from-template":
+        raise Problem.invalid_params("name='from-template' is reserved: choose another name.")
     session_type = (_opt_str(values, "type") or "interactive").lower()
     if session_type not in SESSION_TYPES:
         raise Problem.invalid_params(f"type={session_type!r}: use one of {', '.join(SESSION_TYPES)}.")

@@ -9,6 +9,7 @@ report a bad field the trafaret way (``Input validation error`` with ``{key: why
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from ..wire import SESSION_NAME_PATTERN
 from .problems import Problem
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "parse_bool",
     "parse_duration",
     "parse_int",
+    "parse_session_name",
     "parse_size",
     "parse_uuid",
     "read_json_object",
@@ -131,6 +134,9 @@ def parse_int(value: Any, *, low: int | None = None, high: int | None = None) ->
 def parse_size(value: Any) -> int:
     """Bytes from a number of bytes or a size in binary units: ``1024``, ``"512m"``, ``"1g"``, ``"2 GiB"``."""
     if isinstance(value, int | float) and not isinstance(value, bool):
+        # JSON bodies may carry -1 or, through Python's decoder, Infinity and NaN
+        if not math.isfinite(value) or value < 0:
+            raise ValueError("is not a size; give a number of bytes >= 0, or e.g. 512m or 1g")
         return int(value)
     match = _SIZE.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:
@@ -145,6 +151,16 @@ def parse_duration(text: str) -> float:
     if match is None:
         raise ValueError("is not a duration like 30s, 5m, 1h")
     return float(match.group(1)) * _DURATION_SECONDS[match.group(2).lower()]
+
+
+def parse_session_name(value: Any) -> str:
+    """A session name: 4-64 ASCII word characters, dots and dashes, a letter or digit at each end."""
+    # fullmatch: with re.match the pattern's "$" would also accept a name that ends in a newline
+    if not isinstance(value, str) or re.fullmatch(SESSION_NAME_PATTERN, value, re.ASCII) is None:
+        raise ValueError(
+            "use 4-64 ASCII letters, digits, '_', '.' or '-', starting and ending with a letter or digit"
+        )
+    return value
 
 
 def parse_uuid(value: Any) -> uuid.UUID:

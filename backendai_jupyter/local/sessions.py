@@ -10,11 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ..wire import SESSION_NAME_PATTERN
 from .context import CONFIG, CONTEXT, REGISTRY, REQUEST_ACCESS_KEY
 from .createparams import parse_create
 from .images import canonical_image, image_registry
-from .params import read_json_object, read_params, reject_unknown, to_bool
+from .params import parse_session_name, read_json_object, read_params, reject_unknown, to_bool
 from .problems import Problem
 from .registry import Registry, Session
 from .signing import version_header
@@ -202,8 +201,10 @@ async def rename(request: web.Request) -> web.Response:
     params = await read_params(request)
     reject_unknown(params, {"name", "session_name", "clientSessionToken"})
     new_name = params.get("name") or params.get("session_name") or params.get("clientSessionToken")
-    if not isinstance(new_name, str) or not re.match(SESSION_NAME_PATTERN, new_name, re.ASCII):
-        raise Problem.invalid_params(f"name={new_name!r}: use 4-64 ASCII letters, digits, '_', '.' or '-'.")
+    try:
+        new_name = parse_session_name(new_name)
+    except ValueError as exc:
+        raise Problem.invalid_params(f"name={new_name!r}: {exc}.") from None
     session = _find(request, allow_stale=True)
     if session.record.status != "RUNNING":
         raise Problem.invalid_params(

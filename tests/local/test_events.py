@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import inspect
 import json
 import secrets
 import uuid
@@ -13,10 +15,15 @@ import aiohttp
 from manager_helpers import Api
 from wire_samples import EVENT_DATA_KEYS, LIFECYCLE_EVENTS
 
+from backendai_jupyter import wire
+from backendai_jupyter.local import registry
 from backendai_jupyter.local.config import LocalConfig
 from backendai_jupyter.local.endpoint_state import User
 from backendai_jupyter.local.eventbus import Event
+from backendai_jupyter.local.events import V4_NAMES
 from backendai_jupyter.local.server import LocalEndpoint, LocalEndpointThread
+
+WIRE_EVENTS = frozenset(wire.SESSION_EVENTS) | frozenset(wire.KERNEL_EVENTS)
 
 
 async def read_events(resp: aiohttp.ClientResponse, until: str) -> list[tuple[str, dict[str, Any]]]:
@@ -184,3 +191,23 @@ async def test_plain_user_sees_only_their_own_sessions(tmp_path: Path, http: aio
         assert leaked == [("session_probe", probe)]
         status, _, _ = await plain.call("GET", "/events/session", params={"ownerAccessKey": admin.access_key})
         assert status == 403
+
+
+def test_registry_publishes_only_wire_event_names() -> None:
+    published: set[str] = set()
+    for node in ast.walk(ast.parse(inspect.getsource(registry))):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "_publish":
+            published.update(
+                n.value
+                for n in ast.walk(node.args[1])
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            )
+    assert set(LIFECYCLE_EVENTS) <= published
+    assert published <= WIRE_EVENTS, published - WIRE_EVENTS
+
+
+def test_v4_renaming_keeps_wire_names_and_statuses() -> None:
+    assert set(V4_NAMES) <= WIRE_EVENTS
+    for name, v4_name in V4_NAMES.items():
+        # the v4 name announces what the 23.09 name does (wire.EVENT_STATUS knows both)
+        assert wire.EVENT_STATUS[v4_name] == wire.EVENT_STATUS[name], name

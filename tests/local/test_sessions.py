@@ -13,7 +13,9 @@ import aiohttp
 import pytest
 from manager_helpers import Api, make_endpoint, pid_alive
 
+from backendai_jupyter import wire
 from backendai_jupyter.local.images import canonical_image
+from backendai_jupyter.local.records import ACTIVE_STATUSES, ENDED_STATUSES, SETTLED_STATUSES
 from backendai_jupyter.local.server import LocalEndpointThread
 
 IMAGE = "python:3.11-ubuntu22.04"
@@ -98,6 +100,10 @@ async def test_create_reuse_info_destroy(api: Api, shared_endpoint: LocalEndpoin
             "invalid-api-params",
         ),
         ({"name": "okname"}, 400, "invalid-api-params"),
+        # the name pattern ends in "$", which re.match also lets match before a final newline
+        ({"image": IMAGE, "name": "okname\n"}, 400, "invalid-api-params"),
+        ({"image": IMAGE, "name": "okname", "config": {"resources": {"mem": -1}}}, 400, "invalid-api-params"),
+        ({"image": IMAGE, "name": "okname", "clusterSize": True}, 400, "invalid-api-params"),
     ],
 )
 async def test_create_is_strictly_validated(api: Api, body: dict[str, Any], status: int, kind: str) -> None:
@@ -296,3 +302,10 @@ async def test_batch_session_runs_its_startup_command(api: Api) -> None:
     status, body, _ = await api.call("GET", "/session/_/logs", params={"taskId": created["sessionId"]})
     assert status == 200
     assert "from-batch" in body
+
+
+def test_local_status_groups_keep_their_membership() -> None:
+    # derived from wire's groups; the local meaning (ERROR stays findable) is written in records.py
+    assert frozenset(wire.SESSION_STATUSES) - {"TERMINATED", "CANCELLED"} == ACTIVE_STATUSES
+    assert frozenset({"RUNNING", "ERROR", "CANCELLED", "TERMINATED"}) == SETTLED_STATUSES
+    assert frozenset({"TERMINATED", "CANCELLED"}) == ENDED_STATUSES

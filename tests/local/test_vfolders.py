@@ -87,6 +87,10 @@ async def test_create_validation(stack: Stack) -> None:
     assert "usage_mode" in body["data"]
     status, body = await stack.call("POST", "/folders", json={"name": "ok", "group": "default"})
     assert status == 400
+    for quota in [-1, "ten", True]:  # a negative quota used to be kept as max_size -1
+        status, body = await stack.call("POST", "/folders", json={"name": "ok", "quota": quota})
+        assert (status, problem_type(body)) == (400, "invalid-api-params"), quota
+        assert "quota" in body["data"]
     # what the official SDK sends, nulls included
     sdk_body = {"name": "sdk", "host": None, "unmanaged_path": None, "group": None, "usage_mode": "general",
                 "permission": "rw", "cloneable": False}  # fmt: skip
