@@ -15,7 +15,7 @@ from ..display.messages import IopubMessage
 from ..sdk.errors import BackendAPIError, BackendClientError, BackendError, NotFoundError
 from ..wire import STREAM_TERMINAL_STATUSES
 from .outcome import CellOutcome, SessionGone
-from .transport import InputRequest, Output, RunEnd, RunEvent, Transport, TransportName
+from .transport import InputRequest, Output, RunEnd, RunEvent, Transport, TransportName, transport_order
 
 if TYPE_CHECKING:
     from ..display.console import ConsoleRenderer
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..sdk.resources.execution import ExecutionStream
     from ..sdk.types import ExecutionResult
 
-__all__ = ["RestTransport", "RunMode", "WebSocketTransport", "execute_api_transport"]
+__all__ = ["RestTransport", "RunMode", "WebSocketTransport", "session_missing", "transports_for"]
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +182,8 @@ class RestTransport(_ExecuteApiRun):
         pass  # every step was a complete request
 
 
-def execute_api_transport(
-    name: TransportName,
+def transports_for(
+    preference: str,
     client: AsyncClient,
     session: str,
     code: str,
@@ -191,13 +191,22 @@ def execute_api_transport(
     console: ConsoleRenderer,
     mode: RunMode = "query",
     options: Mapping[str, Any] | None = None,
-    required: bool = False,
-) -> Transport:
-    """The execute-API transport called ``name``."""
-    cls: type[WebSocketTransport | RestTransport] = (
-        WebSocketTransport if name == "websocket" else RestTransport
-    )
-    return cls(client, session, code, console=console, mode=mode, options=options, required=required)
+) -> list[Transport]:
+    """The execute-API transports a preference (``wire.TRANSPORTS``) tries, best first.
+
+    A transport named on its own is required: failing to start it is an error, not a reason to fall back.
+    """
+    names = transport_order(preference)
+    classes: dict[str, type[WebSocketTransport | RestTransport]] = {
+        "websocket": WebSocketTransport,
+        "rest": RestTransport,
+    }
+    return [
+        classes[name](
+            client, session, code, console=console, mode=mode, options=options, required=len(names) == 1
+        )
+        for name in names
+    ]
 
 
 def session_missing(exc: NotFoundError) -> bool:

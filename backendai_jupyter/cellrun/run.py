@@ -1,26 +1,22 @@
 """Run one cell in a remote session: the one loop every path that runs code and shows its results uses.
 
 The kernel's cells, ``%%backend``, ``%backend run`` (query and batch mode) and every point of a sweep make a
-:class:`CellRun` and await :meth:`CellRun.run`. It starts the first transport the server offers, shows what
-the run produces, answers input prompts, and turns the end of the run (or an interrupt) into the outcome.
+:class:`CellRun` from the transports to try (``execute_api.transports_for``) and await :meth:`CellRun.run`.
+It starts the first transport the server offers, shows what the run produces, answers input prompts, and
+turns the end of the run (or an interrupt) into the outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
 
 from ..display.messages import IopubMessage
-from .execute_api import RunMode, execute_api_transport
 from .frontend import AskInput, Publish
-from .outcome import CellOutcome
-from .transport import InputRequest, Output, RunEnd, RunEvent, Transport, TransportName, transport_order
-
-if TYPE_CHECKING:
-    from ..display.console import ConsoleRenderer
-    from ..sdk.client import AsyncClient
+from .outcome import CellOutcome, SessionFailed
+from .transport import InputRequest, Output, RunEnd, RunEvent, Transport, TransportName
 
 __all__ = ["INTERRUPT_GRACE", "CellRun"]
 
@@ -33,33 +29,16 @@ class CellRun:
 
     def __init__(
         self,
-        client: AsyncClient,
-        session: str,
-        code: str,
+        transports: Sequence[Transport],
         *,
-        console: ConsoleRenderer,
         publish: Publish,
         ask_input: AskInput,
-        transport: str = "auto",
-        mode: RunMode = "query",
-        options: Mapping[str, Any] | None = None,
         silent: bool = False,
         grace: float = INTERRUPT_GRACE,
     ) -> None:
-        names = transport_order(transport)
-        self._transports: list[Transport] = [
-            execute_api_transport(
-                name,
-                client,
-                session,
-                code,
-                console=console,
-                mode=mode,
-                options=options,
-                required=len(names) == 1,
-            )
-            for name in names
-        ]
+        if not transports:
+            raise ValueError("a cell run needs at least one transport")
+        self._transports = list(transports)
         self._current: Transport = self._transports[0]
         self._publish = publish
         self._ask_input = ask_input
@@ -94,7 +73,11 @@ class CellRun:
                         return await self._drive(transport)
                     finally:
                         await transport.close()
-            raise RuntimeError("no transport started")  # the last one is always required: it raises instead
+            raise SessionFailed(
+                "the server offers none of the transports tried ("
+                + ", ".join(t.name for t in self._transports)
+                + "); set the transport to auto"
+            )
         finally:
             if self._remote_interrupt is not None:
                 with contextlib.suppress(asyncio.CancelledError):

@@ -24,6 +24,7 @@ from ..cellrun import (
     SessionGone,
     with_next_step,
 )
+from ..cellrun.execute_api import transports_for
 from ..display.console import ConsoleRenderer
 from ..display.status import StatusLine, status_text
 from ..sdk.errors import (
@@ -121,16 +122,10 @@ class RemoteCells:
             session_id = await self._cancellable(self.session.ensure(None if silent else self._status_line()))
             if self._console is None:
                 self._console = ConsoleRenderer(session_key=session_id[:8])
-            run = CellRun(
-                await self.client(),
-                session_id,
-                code,
-                console=self._console,
-                publish=self._publish,
-                ask_input=self._ask_input,
-                transport=self._transport,
-                silent=silent,
+            transports = transports_for(
+                self._transport, await self.client(), session_id, code, console=self._console
             )
+            run = CellRun(transports, publish=self._publish, ask_input=self._ask_input, silent=silent)
             self._cancel = run.interrupt
             try:
                 outcome = await run.run()

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..cellrun import CellOutcome, CellRun
-from ..cellrun.execute_api import RunMode
+from ..cellrun.execute_api import RunMode, transports_for
 from ..sdk.errors import BackendError, NotFoundError
 from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES, TRANSPORTS
 from .bridge import Emit, Interrupted, run_bridged
@@ -103,16 +103,11 @@ def execute_live(
             return await asyncio.wrap_future(answer)
 
         async def go() -> CellOutcome:
+            transports = transports_for(
+                transport, client.async_client, session, code, console=console, mode=mode, options=options
+            )
             run = CellRun(
-                client.async_client,
-                session,
-                code,
-                console=console,
-                publish=lambda msg_type, content: emit(("msg", msg_type, content)),
-                ask_input=ask,
-                transport=transport,
-                mode=mode,
-                options=options,
+                transports, publish=lambda msg_type, content: emit(("msg", msg_type, content)), ask_input=ask
             )
             runs.append(run)
             return await run.run()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..cellrun import CellRun
+from ..cellrun.execute_api import transports_for
 from ..display.console import NONZERO_EXIT, ConsoleRenderer
 from ..widgets.options import format_table
 from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES
@@ -200,16 +201,19 @@ async def _run_case(
             if ns.files:
                 await client.sessions.upload(result.session, ns.files, basedir=ns.basedir)
             batch = ns.code is None
-            run = CellRun(
+            transports = transports_for(
+                transport,
                 client,
                 result.session,
                 "" if batch else ns.code,
                 console=ConsoleRenderer(result.session[:8]),
-                publish=lambda msg_type, content: _collect(result, [(msg_type, content)]),
-                ask_input=_no_input,
-                transport=transport,
                 mode="batch" if batch else "query",
                 options=_batch_options(ns, result.case.exec_command) if batch else None,
+            )
+            run = CellRun(
+                transports,
+                publish=lambda msg_type, content: _collect(result, [(msg_type, content)]),
+                ask_input=_no_input,
             )
             outcome = await run.run()
             result.exit_code = outcome.exit_code

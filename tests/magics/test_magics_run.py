@@ -35,6 +35,17 @@ def test_run_files_and_exec_in_batch_mode(shell: Shell, tmp_path: Path) -> None:
         shell.line(f"run --rm --exec 'python fail.py' python {failing}")
 
 
+def test_batch_run_ending_in_a_traceback_shows_it_as_the_error(shell: Shell, tmp_path: Path) -> None:
+    # the traceback is the last thing the program prints: it must not be held back as "maybe more follows"
+    script = tmp_path / "boom.py"
+    script.write_text("print('before the end')\nraise ValueError('boom at the end')\n")
+    result, cap = shell.run_cell(f"%backend run --rm --exec 'python boom.py' python {script}")
+    assert not result.success
+    assert type(result.error_in_exec).__name__ == "ValueError"
+    assert "boom at the end" in str(result.error_in_exec)
+    assert "before the end" in cap.stdout
+
+
 def test_run_remote_error_keeps_its_name(shell: Shell) -> None:
     result, cap = shell.run_cell("%backend run --rm -c \"int('x')\" python")
     assert not result.success

@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from IPython.core.error import UsageError
 
 from backendai_jupyter.magics.cmd_images import MagicsPickerBackend
 from backendai_jupyter.magics.context import Context
 from backendai_jupyter.sdk import Client
 from backendai_jupyter.widgets import ImagePicker, SessionPicker, VFolderPicker
+from backendai_jupyter.widgets.options import SessionRow
 
 pytestmark = pytest.mark.timeout(120)
 Backend = tuple[MagicsPickerBackend, Context, Client]
@@ -137,3 +139,34 @@ def test_pickers_show_errors_instead_of_raising() -> None:
     assert "endpoint unreachable" in picker.status
     images = ImagePicker(BrokenBackend())  # type: ignore[arg-type]
     assert "endpoint unreachable" in images._status.value
+
+
+class TerminatingBackend(BrokenBackend):
+    """A PickerBackend whose one session is TERMINATING: a state the local endpoint passes through too fast
+    to click on, so it is scripted here."""
+
+    def list_sessions(self) -> list[SessionRow]:
+        return [SessionRow(name="going", id="0" * 32, status="TERMINATING", image="python", age="1m")]
+
+
+def test_picker_does_not_offer_to_attach_to_a_session_that_is_going_away() -> None:
+    picker = SessionPicker(TerminatingBackend())  # type: ignore[arg-type]
+    picker._list.value = "going"
+    assert picker.value == "going"
+    assert picker._attach_button.disabled  # %backend attach refuses it too (Context.attach)
+    assert not picker._terminate_button.disabled  # ending it for good is still allowed
+
+
+def test_picker_and_magic_refuse_an_ended_session_alike(picker_backend: Backend) -> None:
+    backend, ctx, client = picker_backend
+    name = f"wgone-{secrets.token_hex(3)}"
+    client.sessions.create("python", name=name)
+    client.sessions.destroy(name)
+    messages = []
+    for attach in (backend.attach, lambda n: ctx.magics.backend(f"attach {n}")):
+        with pytest.raises(UsageError) as info:
+            attach(name)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    assert name in messages[0]
+    assert ctx.bound != name
