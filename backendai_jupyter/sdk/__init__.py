@@ -238,6 +238,7 @@ _WHERE = {name: module for module, names in _SOURCES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
+    """Import a public name's submodule on first access (PEP 562)."""
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -247,4 +248,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
+    """The loaded names and every public one, so completion shows what ``__getattr__`` can load."""
     return sorted(set(globals()) | set(__all__))
