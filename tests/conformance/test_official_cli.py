@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tests.conformance.conftest import OfficialCLI
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "docs" / "samples"
 IMAGE = "python"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 RESULT_KEYS = {"runId", "status", "exitCode", "options", "console", "files"}
