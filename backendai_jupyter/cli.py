@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .settings import SettingError, parse_pairs
 
 __all__ = ["CliError", "build_parser", "main"]

@@ -10,15 +10,16 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ipykernel.iostream import OutStream
 from ipykernel.kernelbase import Kernel
 from IPython.core.inputtransformer2 import TransformerManager
 from jupyter_core.paths import jupyter_runtime_dir
 
-from .. import __version__
+from .._version import __version__
 from ..cellrun import CellOutcome, bind_kernel, one_line
+from ..sdk.config import APIConfig
 from .binding import SessionBinding
 from .comms import KernelComms
 from .config import BackendKernelConfig
@@ -27,9 +28,6 @@ from .localshell import LocalShell, split_cell
 from .remote import RemoteCells
 from .session import SessionSettings, session_name_for
 from .stdin import ask_frontend
-
-if TYPE_CHECKING:
-    from ..sdk.config import APIConfig
 
 __all__ = ["BackendKernel"]
 
@@ -108,8 +106,6 @@ class BackendKernel(Kernel, BackendKernelConfig):
         return base / "backendai-sessions"
 
     def _api_config(self) -> APIConfig:
-        from ..sdk.config import APIConfig
-
         return APIConfig(endpoint=self.endpoint or None, domain=self.domain or None, group=self.group or None)
 
     def set_parent(self, ident: Any, parent: dict[str, Any], channel: str = "shell") -> None:

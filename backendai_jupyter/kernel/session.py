@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from ..cellrun.hints import KERNEL, with_next_step
 from ..cellrun.outcome import SessionFailed
 from ..sdk.errors import BackendAPIError, NotFoundError
+from ..sdk.retry import poll_delays
 from ..wire import GONE_SESSION_STATUSES, READY_SESSION_STATUSES
 
 if TYPE_CHECKING:
@@ -33,9 +34,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: Poll intervals while a session starts: quick at first (local sessions start in about a second).
-_POLL_FIRST, _POLL_MAX = 0.1, 1.0
 
 #: Called with (status, elapsed seconds, final) while a new session starts.
 StatusCallback = Callable[[str, float, bool], None]
@@ -223,7 +221,7 @@ class RemoteSession:
         self, record: OwnershipRecord, status: str, started: float, on_status: StatusCallback | None
     ) -> None:
         client = await self._client()
-        delay = _POLL_FIRST
+        delays = poll_delays()  # quick at first: local sessions start in about a second
         while status not in READY_SESSION_STATUSES:
             elapsed = self._clock() - started
             if status in GONE_SESSION_STATUSES:
@@ -240,8 +238,7 @@ class RemoteSession:
                 )
             if on_status is not None:
                 on_status(status, elapsed, False)
-            await self._sleep(delay)
-            delay = min(delay * 1.5, _POLL_MAX)
+            await self._sleep(next(delays))
             try:
                 status = (await client.sessions.info(record.id)).status
             except NotFoundError:

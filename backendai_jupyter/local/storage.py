@@ -32,7 +32,7 @@ from typing import Final, Literal
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from .. import __version__
+from .._version import __version__
 from .context import CONTEXT, UPLOAD_LOCKS
 from .endpoint_state import LocalContext
 from .params import parse_bool

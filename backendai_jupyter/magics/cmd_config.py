@@ -110,9 +110,9 @@ def _login(ctx: Context, ns: argparse.Namespace) -> None:
         client = ctx.use_settings(endpoint_type="session", endpoint=ns.endpoint)
     try:
         try:
-            client.login(username, password)
+            client.auth.login(username, password)
         except OTPRequiredError:
-            client.login(username, password, otp=ask_secret("One-time password: ").strip())
+            client.auth.login(username, password, otp=ask_secret("One-time password: ").strip())
     except AuthenticationError:
         ctx.forget_settings("endpoint_type", "endpoint")
         raise usage_error(
@@ -130,7 +130,7 @@ def _logout(ctx: Context, ns: argparse.Namespace) -> None:
     if config.endpoint_type != "session":
         raise usage_error("not logged in (the client uses API keys); %backend login signs in first")
     with translate("logout"):
-        ctx.client().logout()
+        ctx.client().auth.logout()
     ctx.forget_settings("endpoint_type", "endpoint")
     ctx.print("logged out")
 

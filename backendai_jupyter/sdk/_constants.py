@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from .. import __version__, wire
+from .. import wire
+from .._version import __version__
 
 __all__ = [
     "DEFAULT_API_VERSION",

@@ -215,8 +215,8 @@ async def test_client_from_inside_a_running_loop(clean_env: None) -> None:
             assert client.auth.login("u@example.com", "pw") == {"access_key": "AK"}
             assert prompts == ["asked"]
             assert client.request("GET", "/folders").json() == {"items": [1, 2]}
-            # the older spelling on the facade is the same call (the magics use it)
-            assert client.login("u@example.com", "pw", otp="654321") == {"access_key": "AK"}
+            # with the one-time password given, nothing is asked
+            assert client.auth.login("u@example.com", "pw", otp="654321") == {"access_key": "AK"}
             assert prompts == ["asked"]
     finally:
         server_loop.run(server.stop())

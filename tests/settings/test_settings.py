@@ -22,7 +22,7 @@ def test_parse_pairs_forms() -> None:
     assert parse_pairs("a=,b=1", name="-e") == {"a": "", "b": "1"}
     with pytest.raises(SettingError, match=r"resource 'a=' is not KEY=VALUE; write it as e.g. cpu=2"):
         parse_pairs("a=", name="resource", example="cpu=2", allow_empty=False)
-    with pytest.raises(SettingError, match="'{' is not KEY=VALUE"):
+    with pytest.raises(SettingError, match=r"'\{' is not KEY=VALUE"):
         parse_pairs("{", name="-r", allow_json=False)
 
 

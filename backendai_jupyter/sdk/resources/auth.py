@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...wire import PROBLEM_PREFIX
+from .._facade import LoopThread, SyncResource, await_, sync_method
 from ..errors import AuthenticationError, BackendClientError, ConfigError, OTPRequiredError
-from ..sync import LoopThread, SyncResource, _await, sync_method
 from ..types import KeypairInfo
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class SyncAuth(SyncResource[Auth]):
                 raise
         code = self._otp_prompt()
         if inspect.isawaitable(code):
-            code = self._loop.run(_await(code))
+            code = self._loop.run(await_(code))
         return self._loop.run(self._async.login(username, password, otp=str(code)))
 
     logout = sync_method(Auth.logout)

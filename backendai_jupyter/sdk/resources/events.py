@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from ... import wire
 from .. import versioning
 from .._errormap import BODY_ERRORS, describe_call, map_transport_error
+from .._facade import SyncResource, sync_method
 from ..errors import BackendClientError, BackendConnectionError, BackendTimeoutError
 from ..sse import SSEEvent, iter_sse
-from ..sync import SyncResource, sync_method
 from ..types import SessionEvent, _looks_like_uuid
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from .._facade import SyncResource, sync_method
 from ..errors import BackendClientError
-from ..sync import SyncResource, sync_method
 from ..types import ImageInfo
 from ._util import gql
 

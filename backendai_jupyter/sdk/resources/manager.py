@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..sync import SyncResource, sync_method
+from .._facade import SyncResource, sync_method
 from ..types import Announcement
 
 if TYPE_CHECKING:

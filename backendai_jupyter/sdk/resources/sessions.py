@@ -17,13 +17,13 @@ import aiohttp
 
 from ... import wire
 from .. import versioning
+from .._facade import SyncResource, sync_iter_method, sync_method
 from ..errors import (
     BackendAPIError,
     BackendClientError,
     BackendTimeoutError,
     ServerError,
 )
-from ..sync import SyncResource, sync_iter_method, sync_method
 from ..types import CreatedSession, FileEntry, Page, SessionInfo, SessionListItem
 from ._util import gql, relative_name, session_path
 from .execution import Execution

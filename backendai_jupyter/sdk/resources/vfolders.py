@@ -16,9 +16,9 @@ import aiohttp
 
 from .. import versioning
 from .._constants import UPLOAD_FIRST_BACKOFF
+from .._facade import SyncResource, sync_method
 from ..errors import BackendClientError, BackendConnectionError, NotFoundError
 from ..retry import is_transient_transfer_error, transfer_backoff
-from ..sync import SyncResource, sync_method
 from ..types import TransferProgress, VFolderFile, VFolderHosts, VFolderInfo
 from ._util import Sleep, quote_segment, relative_name, safe_relpath
 
