@@ -38,7 +38,7 @@ __all__ = [
     "WS_FLUSH_SECONDS",
 ]
 
-#: Every version string a 23.09+ manager accepts in ``X-BackendAI-Version`` (protocol.md §3), oldest first.
+#: Every version string a 23.09+ manager accepts in ``X-BackendAI-Version`` (docs/protocol.md §3), oldest first.
 API_VERSIONS: Final[tuple[str, ...]] = (
     "v4.20181215",
     "v4.20190115",
@@ -102,7 +102,7 @@ ACTIVE_SESSION_STATUSES: Final[tuple[str, ...]] = tuple(
     s for s in SESSION_STATUSES if s not in DEAD_SESSION_STATUSES
 )
 
-#: Statuses of one execute call (protocol.md §5.1).
+#: Statuses of one execute call (docs/protocol.md §5.1).
 EXECUTE_STATUSES: Final[tuple[str, ...]] = (
     "continued",
     "waiting-input",
@@ -121,7 +121,7 @@ STREAM_TERMINAL_STATUSES: Final[frozenset[str]] = frozenset(
 REST_FLUSH_SECONDS: Final = 2.0
 WS_FLUSH_SECONDS: Final = 0.2
 
-#: SSE event names a 23.09 manager emits on ``/events/session`` (protocol.md §6).
+#: SSE event names a 23.09 manager emits on ``/events/session`` (docs/protocol.md §6).
 SESSION_EVENTS: Final[tuple[str, ...]] = (
     "session_enqueued",
     "session_scheduled",
@@ -170,5 +170,5 @@ FINAL_EVENT_STATUSES: Final[frozenset[str]] = frozenset({"TERMINATED", "CANCELLE
 #: How a cell reaches the session's runner: ``auto`` picks the best the server offers.
 TRANSPORTS: Final[tuple[str, ...]] = ("auto", "websocket", "rest")
 
-#: The manager's ``max-wsmsg-size``: the largest WebSocket message either side accepts (protocol.md §5.2).
+#: The manager's ``max-wsmsg-size``: the largest WebSocket message either side accepts (docs/protocol.md §5.2).
 MAX_WS_MESSAGE_SIZE: Final = 16 * 1024 * 1024

@@ -34,7 +34,7 @@ class Layers:
 
 
 def read_layers(text: str) -> Layers:
-    """The layer table of architecture.md: rank, units, and the libraries they must not import."""
+    """The layer table of docs/architecture.md: rank, units, and the libraries they must not import."""
     rank: dict[str, int] = {}
     banned: dict[str, frozenset[str]] = {}
     for line in text.splitlines():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-#: The two sorna-drawing batches Backend.AI's 1.4.2 runner sent for ``DRAWING_CODE`` (runner.md §2.2).
+#: The two sorna-drawing batches Backend.AI's 1.4.2 runner sent for ``DRAWING_CODE`` (docs/runner.md §2.2).
 RUNNER_DRAWING_BATCHES: list[list[list[Any]]] = [
     [
         [0, "canvas", 100, 80, "#ffffffff", "#000000ff"],

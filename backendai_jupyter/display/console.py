@@ -3,7 +3,7 @@
 ``ConsoleRenderer`` (one per remote session) maps ONE console item ``[type, data]`` (docs/protocol.md §5.1,
 docs/runner.md §3 and §5) to messages; it keeps the session's drawing canvases. ``ExecutionRenderer`` (one per
 cell) feeds a run's items through it and turns a remote traceback into exactly one ``error`` message and an
-error reply, as design.md's kernel rules require.
+error reply, as the kernel rules of docs/design.md §3 require.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ The format and the replay rules are those of Backend.AI's JavaScript player (doc
 Shapes are centred on their ``x, y``; ``angle`` rotates clockwise about the centre; colours are ``#rrggbbaa``.
 The final z-order is creation order, except that a shape touched by an animated update moves to the top (the
 player brought every animated object to the front when its animation ended). Unlike the original player,
-``bgcolor`` and a line's ``color`` update are applied, as runner.md suggests. The SVG shows the end state, not
-the animation.
+``bgcolor`` and a line's ``color`` update are applied, as docs/runner.md §2.3 suggests. The SVG shows the end
+state, not the animation.
 """
 
 from __future__ import annotations

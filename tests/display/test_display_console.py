@@ -23,7 +23,7 @@ from backendai_jupyter.display import (
 )
 from backendai_jupyter.drawing import Canvas, Colors
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 MIME_KEY = re.compile(r"^[\w\-\+\.]+/[\w\-\+\.]+$")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -15,7 +15,7 @@ from wire_samples import RUNNER_DRAWING_BATCHES
 
 from backendai_jupyter.display.drawing_svg import DrawingBoard, decode_drawing
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 SVG = "{http://www.w3.org/2000/svg}"
 
 BATCH1, BATCH2 = RUNNER_DRAWING_BATCHES  # docs/runner.md §2.2, the real example batches

@@ -19,7 +19,7 @@ from backendai_jupyter.display.traceback import (
 )
 
 DATA = Path(__file__).resolve().parent / "data"
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 
 # real output captured by data/make_tracebacks.py: ipykernel's error messages, joined as the runner joins them
 CASES: list[dict[str, Any]] = json.loads((DATA / "tracebacks.json").read_text())

@@ -15,7 +15,7 @@ from wire_samples import RUNNER_DRAWING_BATCHES
 from backendai_jupyter import drawing
 from backendai_jupyter.drawing import Canvas, Color, Colors, Turtle, Vec2D, decode_commands, encode_commands
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 
 RUNNER_BATCH1, RUNNER_BATCH2 = RUNNER_DRAWING_BATCHES  # docs/runner.md §2.2
 

@@ -35,7 +35,7 @@ class _BackendKernelTests(jupyter_kernel_test.KernelTests):
     incomplete_code_samples = ["print('''hello", "def f(x):\n  x*2"]  # noqa: RUF012
     invalid_code_samples = ["import = 7q"]  # noqa: RUF012
     completion_samples = [{"text": "zi", "matches": {"zip"}}]  # noqa: RUF012
-    # code_execute_result stays empty: query mode turns results into stdout (peers.md §6.4)
+    # code_execute_result stays empty: query mode turns results into stdout (docs/peers.md §6.4)
 
     @classmethod
     def setUpClass(cls) -> None:

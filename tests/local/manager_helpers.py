@@ -1,6 +1,6 @@
 """Helpers for the manager-side tests: a tiny test-only signer and signed calls to a real local endpoint.
 
-The signer follows protocol.md §2.1 independently of the SDK's, so the server is checked against it.
+The signer follows docs/protocol.md §2.1 independently of the SDK's, so the server is checked against it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def pid_alive(pid: int) -> bool:
 def sign(
     secret_key: str, *, method: str, raw_path: str, date: str, host: str, content_type: str, version: str
 ) -> str:
-    """The hex signature of a request, per protocol.md §2.1 (sha256)."""
+    """The hex signature of a request, per docs/protocol.md §2.1 (sha256)."""
     parsed = datetime.fromisoformat(date)
     k1 = hmac.new(secret_key.encode(), parsed.strftime("%Y%m%d").encode(), "sha256").digest()
     key = hmac.new(k1, host.encode(), "sha256").digest()

@@ -25,7 +25,7 @@ INFO_QUERY = (
     "status_changed agent container_id resource_opts occupied_slots preopen_ports live_stat last_stat } "
     "dependencies { name id }  }}"
 )
-# verbatim from backend.ai-client 23.9.10 `session info` (cli-wire-notes §2; `id` twice is legal GraphQL)
+# verbatim from backend.ai-client 23.9.10 `session info` (`id` twice is legal GraphQL)
 CLI_INFO_QUERY = (
     "query($id: UUID!) {  compute_session(id: $id) {    name id main_kernel_id image tag created_at "
     "terminated_at status status_info status_data occupying_slots idle_checks containers { id cluster_role "

@@ -13,7 +13,7 @@ from manager_helpers import Api
 
 from backendai_jupyter.local.server import LocalEndpointThread
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 SAMPLE_FILES = sorted(SAMPLES.glob("execute-*.jsonl"))
 
 # The "batch" case ran a main.py that is not part of the recording; this one produces the recorded shape:

@@ -154,6 +154,8 @@ async def test_create_refuses_fields_the_server_cannot_take(manager: FakeManager
             await client.sessions.create("python", name="sess-1", mount_map={"a": "/b"})
         with pytest.raises(BackendClientError, match="session name 'x' is not valid"):
             await client.sessions.create("python", name="x")
+        with pytest.raises(BackendClientError, match=r"session name 'okname\\n' is not valid"):
+            await client.sessions.create("python", name="okname\n")
     assert manager.api_requests() == []
 
 

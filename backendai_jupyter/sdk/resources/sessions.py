@@ -54,7 +54,7 @@ _LIST_FIELDS_V4 = "sess_id sess_type lang status status_info created_at"
 
 
 def _check_name(name: str) -> str:
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):  # match() would let a trailing newline through
         raise BackendClientError(
             f"session name {name!r} is not valid: use 4-64 ASCII letters, digits, '_', '-' or '.', "
             "starting and ending with a letter, digit or '_'"

@@ -45,7 +45,7 @@ PLAIN_CASES: dict[str, str] = {
     "plain-no-message": "raise ValueError",
 }
 
-# a plain traceback as the legacy 1.x in-process runner printed it (runner.md §1.5; official docs example)
+# a plain traceback as the legacy 1.x in-process runner printed it (docs/runner.md §1.5; the official docs)
 PLAIN_SCRIPT = """
 import sys, traceback
 code = sys.argv[1]
@@ -92,7 +92,7 @@ def collect(kc: Any, msg_id: str) -> tuple[list[tuple[str, str]], dict[str, Any]
         if kind == "stream":
             records.append((content["name"], content["text"]))
         elif kind == "error":
-            # the runner's mapping (runner.md §1.4): error -> stderr "\n".join(traceback)
+            # the runner's mapping (docs/runner.md §1.4): error -> stderr "\n".join(traceback)
             records.append(("stderr", "\n".join(content["traceback"])))
             error = {k: content[k] for k in ("ename", "evalue", "traceback")}
         elif kind == "status" and content["execution_state"] == "idle":
