@@ -154,7 +154,7 @@ def setting_problems(configurable: Configurable) -> dict[str, str]:
         try:
             getattr(configurable, name)
         except (SettingError, TraitError) as exc:
-            problems[name] = " ".join(str(exc).split())
+            problems[name] = str(exc)
     return problems
 
 

@@ -38,7 +38,7 @@ __all__ = [
     "WS_FLUSH_SECONDS",
 ]
 
-#: Every version string a 23.09+ manager accepts in ``X-BackendAI-Version`` (docs/protocol.md §3), oldest first.
+#: Every version a 23.09+ manager accepts in ``X-BackendAI-Version``, oldest first (docs/protocol.md §3).
 API_VERSIONS: Final[tuple[str, ...]] = (
     "v4.20181215",
     "v4.20190115",
@@ -170,5 +170,5 @@ FINAL_EVENT_STATUSES: Final[frozenset[str]] = frozenset({"TERMINATED", "CANCELLE
 #: How a cell reaches the session's runner: ``auto`` picks the best the server offers.
 TRANSPORTS: Final[tuple[str, ...]] = ("auto", "websocket", "rest")
 
-#: The manager's ``max-wsmsg-size``: the largest WebSocket message either side accepts (docs/protocol.md §5.2).
+#: The manager's ``max-wsmsg-size``: the largest WebSocket message either side takes (docs/protocol.md §5.2).
 MAX_WS_MESSAGE_SIZE: Final = 16 * 1024 * 1024

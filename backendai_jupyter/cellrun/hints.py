@@ -29,10 +29,10 @@ from ..sdk.errors import (
 __all__ = ["KERNEL", "MAGICS", "Surface", "next_step", "one_line", "with_next_step"]
 
 
-def one_line(exc: BaseException) -> str:
-    """The exception's text on one line (its class name when it has none)."""
+def one_line(exc: BaseException | str) -> str:
+    """The text (of an exception) on one line; an exception without text is named by its class."""
     text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    return text or (type(exc).__name__ if isinstance(exc, BaseException) else "")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..display.messages import IopubMessage
 from .frontend import AskInput, Publish
+from .hints import one_line
 from .outcome import CellOutcome, SessionFailed
 from .transport import InputRequest, Output, RunEnd, RunEvent, Transport, TransportName
 
@@ -176,7 +177,7 @@ class CellRun:
     def _interrupted_outcome(self) -> CellOutcome:
         if self._input_error is not None:
             exc = self._input_error
-            outcome = CellOutcome.failure(type(exc).__name__, " ".join(str(exc).split()) or "no input")
+            outcome = CellOutcome.failure(type(exc).__name__, one_line(exc))
         else:
             outcome = CellOutcome.failure("KeyboardInterrupt", "interrupted; the session's state is kept")
         self._send([IopubMessage("error", outcome.content())])

@@ -9,7 +9,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Enum, Float, Int, Unicode, default, validate
 
-from ..settings import SessionTraits, SettingError, env_value, setting_problems, trait_source
+from ..settings import SessionTraits, SettingError, env_choice, setting_problems, trait_source
 from ..widgets.fallback import WIDGET_MODES
 from . import cmd_config, cmd_images, cmd_run, cmd_sessions, cmd_vfolder
 from .cmd_cell import RemoteCellError, run_cell
@@ -68,13 +68,11 @@ class BackendMagics(Magics, SessionTraits):
 
     @default("widgets")
     def _widgets_default(self) -> str:
-        value = (env_value("WIDGETS") or "auto").lower()
-        return value if value in WIDGET_MODES else "auto"
+        return env_choice("WIDGETS", WIDGET_MODES, "auto")
 
     @default("progress")
     def _progress_default(self) -> str:
-        value = (env_value("PROGRESS") or "auto").lower()
-        return value if value in PROGRESS_MODES else "auto"
+        return env_choice("PROGRESS", PROGRESS_MODES, "auto")
 
     @validate("concurrency")
     def _check_concurrency(self, proposal: dict[str, Any]) -> int:
@@ -95,7 +93,7 @@ class BackendMagics(Magics, SessionTraits):
         problems = setting_problems(self)
         rows = []
         for name in sorted(self.class_trait_names(config=True)):
-            value = f"invalid: {problems[name]}" if name in problems else repr(getattr(self, name))
+            value = f"invalid: {one_line(problems[name])}" if name in problems else repr(getattr(self, name))
             rows.append([name, value, trait_source(self, name, "BackendMagics")])
         return rows
 

@@ -307,3 +307,22 @@ def test_login_logout_in_session_mode(
 
 def _raise_eof(prompt: str = "") -> str:
     raise EOFError
+
+
+def test_a_bad_setting_variable_is_a_one_line_error_where_it_is_used(
+    shell: Shell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the same value the kernel reports as ConfigError on every cell (tests/settings)
+    monkeypatch.setenv("BACKENDAI_JUPYTER_RESOURCES", "cpu")
+    monkeypatch.setenv("BACKENDAI_JUPYTER_WIDGETS", "sometimes")
+    before = shell.active_sessions()
+    with pytest.raises(
+        UsageError, match=r"BACKENDAI_JUPYTER_RESOURCES 'cpu' is not KEY=VALUE.*run the command"
+    ):
+        shell.line("start python")
+    assert shell.active_sessions() == before  # nothing was started with half the settings
+    with pytest.raises(UsageError, match="BACKENDAI_JUPYTER_WIDGETS='sometimes' is not one of auto, on, off"):
+        shell.line("sessions")
+    table = shell.line("config")
+    assert "invalid: BACKENDAI_JUPYTER_RESOURCES 'cpu' is not KEY=VALUE" in table
+    assert "invalid: BACKENDAI_JUPYTER_WIDGETS='sometimes'" in table
