@@ -43,6 +43,14 @@ class _BackendKernelTests(jupyter_kernel_test.KernelTests):
         # create the session up front: completion needs one, and the status line of a starting session
         # must not count as an output of the first test
         cls.kc.execute_interactive("pass", timeout=CELL_TIMEOUT)
+        # the session's first completion imports (and, in a new venv, compiles) jedi: longer than the
+        # kernel's 5 s completion limit on a cold machine; do it once here, not inside the completion test
+        cls.kc.execute_interactive(
+            "from IPython.core.completer import provisionalcompleter\n"
+            "with provisionalcompleter():\n"
+            "    list(get_ipython().Completer.completions('zi', 2))",
+            timeout=CELL_TIMEOUT,
+        )
 
     def execute_helper(self, code: str, timeout: float = CELL_TIMEOUT, **kwargs: Any) -> Any:
         return super().execute_helper(code, timeout=timeout, **kwargs)
